@@ -1,0 +1,46 @@
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "cli/diagnostics.hpp"
+#include "core/rdb_format.hpp"
+
+namespace redis_repl::cli {
+
+void register_all(CLI::App& app, Runner& runner) {
+  app.set_help_flag("--help", "Print this help and exit");
+  app.set_version_flag("--version",
+                       std::string("redis-repl ") + REDIS_REPL_VERSION + " (reads RDB versions " +
+                           std::to_string(core::rdb_version_min) + " to " +
+                           std::to_string(core::rdb_version_max) + ")");
+  app.require_subcommand(1);
+  register_dump_rdb(app, runner);
+}
+
+int run_main(int argc, const char* const* argv) {
+  CLI::App app{"redis-repl: see what Redis replication carries", "redis-repl"};
+  Runner runner;
+  register_all(app, runner);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    print_error(e.what());
+    std::fputs("Run with --help for more information.\n", stderr);
+    return static_cast<int>(ExitCode::usage);
+  }
+  install_signal_handlers();
+  try {
+    return runner ? runner() : static_cast<int>(ExitCode::usage);
+  } catch (const Fatal& e) {
+    print_error(e.what());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    print_error(std::string("internal error: ") + e.what());
+    return static_cast<int>(ExitCode::internal);
+  }
+}
+
+}  // namespace redis_repl::cli

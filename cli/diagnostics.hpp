@@ -1,0 +1,31 @@
+// cli/diagnostics.hpp — stderr messages with the "redis-repl:" prefix, progress, signals.
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+namespace redis_repl::cli {
+
+void print_error(std::string_view message);
+void print_warning(std::string_view message);
+
+// SIGPIPE ignored (a closed stdout shows up as EPIPE, a clean stop); SIGINT and SIGTERM set a
+// flag that long-running loops poll. Returns the signal number caught, 0 if none.
+void install_signal_handlers();
+int caught_signal() noexcept;
+
+// A progress line on stderr, only when stderr is a terminal and the user did not ask for quiet.
+class Progress {
+ public:
+  Progress(bool enabled, std::uint64_t total);
+  void update(std::uint64_t done);
+  void finish();
+
+ private:
+  bool enabled_;
+  std::uint64_t total_;
+  std::int64_t start_ns_;
+  std::int64_t last_ns_ = 0;
+  bool shown_ = false;
+};
+
+}  // namespace redis_repl::cli

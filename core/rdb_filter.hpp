@@ -1,0 +1,78 @@
+// core/rdb_filter.hpp — key selection shared by every subcommand: --db, --match, --type.
+//
+// A KeyFilter answers "does the user want this key"; FilterVisitor wraps a visitor and skips the
+// keys the filter rejects (their values are still parsed and verified, but not reported).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/rdb_visitor.hpp"
+
+namespace redis_repl::core {
+
+struct KeyFilter {
+  std::vector<std::uint64_t> dbs;   // empty: every db
+  std::vector<std::string> globs;   // empty: every key; several: any of them
+  std::vector<ValueType> types;     // empty: every type
+
+  bool empty() const noexcept { return dbs.empty() && globs.empty() && types.empty(); }
+  bool wants_db(std::uint64_t db) const noexcept;
+  bool wants(std::uint64_t db, std::string_view key, ValueType type) const noexcept;
+};
+
+// Forwards every call to the inner visitor, except keys the filter rejects.
+class FilterVisitor : public RdbVisitor {
+ public:
+  FilterVisitor(const KeyFilter& filter, RdbVisitor& inner) : filter_(filter), inner_(inner) {}
+
+  Flow on_header(const Header& h) override { return inner_.on_header(h); }
+  Flow on_aux(std::string_view f, std::string_view v) override { return inner_.on_aux(f, v); }
+  Flow on_select_db(std::uint64_t db) override;
+  Flow on_resize_db(std::uint64_t k, std::uint64_t e) override;
+  Flow on_slot_info(std::uint64_t s, std::uint64_t k, std::uint64_t e) override;
+  Flow on_function(std::string_view code, std::string_view d) override {
+    return inner_.on_function(code, d);
+  }
+  Flow on_module_aux_begin(const ModuleInfo& m, std::uint64_t when) override {
+    return inner_.on_module_aux_begin(m, when);
+  }
+  Flow on_module_aux_end() override { return inner_.on_module_aux_end(); }
+  Flow on_key_begin(const KeyInfo& k) override;
+  Flow on_string(std::string_view v) override { return inner_.on_string(v); }
+  Flow on_list_item(std::string_view v) override { return inner_.on_list_item(v); }
+  Flow on_set_member(std::string_view v) override { return inner_.on_set_member(v); }
+  Flow on_zset_member(std::string_view m, double s) override {
+    return inner_.on_zset_member(m, s);
+  }
+  Flow on_hash_field(std::string_view f, std::string_view v, std::int64_t e) override {
+    return inner_.on_hash_field(f, v, e);
+  }
+  Flow on_stream_entry(StreamId id, std::span<const std::string_view> f) override {
+    return inner_.on_stream_entry(id, f);
+  }
+  Flow on_stream_meta(const StreamMeta& m) override { return inner_.on_stream_meta(m); }
+  Flow on_stream_group_begin(const StreamGroup& g) override {
+    return inner_.on_stream_group_begin(g);
+  }
+  Flow on_stream_pending(const StreamPending& p) override { return inner_.on_stream_pending(p); }
+  Flow on_stream_consumer_begin(const StreamConsumer& c) override {
+    return inner_.on_stream_consumer_begin(c);
+  }
+  Flow on_stream_consumer_pending(StreamId id) override {
+    return inner_.on_stream_consumer_pending(id);
+  }
+  Flow on_stream_consumer_end() override { return inner_.on_stream_consumer_end(); }
+  Flow on_stream_group_end() override { return inner_.on_stream_group_end(); }
+  Flow on_module_op(const ModuleOp& op) override { return inner_.on_module_op(op); }
+  Flow on_key_end(const KeyInfo& k) override { return inner_.on_key_end(k); }
+  Flow on_end(const EndInfo& e) override { return inner_.on_end(e); }
+
+ private:
+  const KeyFilter& filter_;
+  RdbVisitor& inner_;
+  bool db_wanted_ = true;
+};
+
+}  // namespace redis_repl::core

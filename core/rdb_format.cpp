@@ -1,0 +1,114 @@
+#include "core/rdb_format.hpp"
+
+#include <array>
+
+namespace redis_repl::core {
+namespace {
+constexpr std::array<std::string_view, value_type_count> type_names = {
+    "string", "list", "set", "zset", "hash", "stream", "module"};
+}
+
+std::string_view type_name(ValueType t) noexcept {
+  return type_names[static_cast<std::size_t>(t)];
+}
+
+bool parse_type_name(std::string_view name, ValueType& out) noexcept {
+  for (std::size_t i = 0; i < type_names.size(); ++i) {
+    if (type_names[i] == name) {
+      out = static_cast<ValueType>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool is_known_type(std::uint8_t b) noexcept { return b <= rdb_type_max && b != 6 && b != 8; }
+
+ValueType value_type_of(RdbType t) noexcept {
+  switch (t) {
+    case RdbType::string:
+      return ValueType::string;
+    case RdbType::list:
+    case RdbType::list_ziplist:
+    case RdbType::list_quicklist:
+    case RdbType::list_quicklist_2:
+      return ValueType::list;
+    case RdbType::set:
+    case RdbType::set_intset:
+    case RdbType::set_listpack:
+      return ValueType::set;
+    case RdbType::zset:
+    case RdbType::zset_2:
+    case RdbType::zset_ziplist:
+    case RdbType::zset_listpack:
+      return ValueType::zset;
+    case RdbType::hash:
+    case RdbType::hash_zipmap:
+    case RdbType::hash_ziplist:
+    case RdbType::hash_listpack:
+    case RdbType::hash_metadata_pre_ga:
+    case RdbType::hash_listpack_ex_pre_ga:
+    case RdbType::hash_metadata:
+    case RdbType::hash_listpack_ex:
+      return ValueType::hash;
+    case RdbType::stream_listpacks:
+    case RdbType::stream_listpacks_2:
+    case RdbType::stream_listpacks_3:
+      return ValueType::stream;
+    case RdbType::module_pre_ga:
+    case RdbType::module_2:
+      return ValueType::module;
+  }
+  return ValueType::string;
+}
+
+std::string_view encoding_name(RdbType t) noexcept {
+  switch (t) {
+    case RdbType::string:
+      return "string";
+    case RdbType::list:
+      return "linkedlist";
+    case RdbType::set:
+    case RdbType::hash:
+      return "hashtable";
+    case RdbType::zset:
+    case RdbType::zset_2:
+      return "skiplist";
+    case RdbType::module_pre_ga:
+    case RdbType::module_2:
+      return "module";
+    case RdbType::hash_zipmap:
+      return "zipmap";
+    case RdbType::list_ziplist:
+    case RdbType::zset_ziplist:
+    case RdbType::hash_ziplist:
+      return "ziplist";
+    case RdbType::set_intset:
+      return "intset";
+    case RdbType::list_quicklist:
+      return "quicklist";
+    case RdbType::list_quicklist_2:
+      return "quicklist2";
+    case RdbType::hash_listpack:
+    case RdbType::zset_listpack:
+    case RdbType::set_listpack:
+      return "listpack";
+    case RdbType::stream_listpacks:
+      return "stream_listpacks";
+    case RdbType::stream_listpacks_2:
+      return "stream_listpacks_2";
+    case RdbType::stream_listpacks_3:
+      return "stream_listpacks_3";
+    case RdbType::hash_metadata_pre_ga:
+      return "hashtable_ex_pre_ga";
+    case RdbType::hash_listpack_ex_pre_ga:
+      return "listpack_ex_pre_ga";
+    case RdbType::hash_metadata:
+      return "hashtable_ex";
+    case RdbType::hash_listpack_ex:
+      return "listpack_ex";
+  }
+  return "unknown";
+}
+
+}  // namespace redis_repl::core

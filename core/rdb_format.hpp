@@ -1,0 +1,74 @@
+// core/rdb_format.hpp — RDB opcodes, object type bytes and their names, mirroring Redis's rdb.h.
+//
+// Names are scoped and lower-case; each enumerator's comment names the RDB_* constant it mirrors,
+// so the parser can be read side by side with rdb.c.
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+namespace redis_repl::core {
+
+inline constexpr int rdb_version_min = 1;
+inline constexpr int rdb_version_max = 12;
+
+enum class Opcode : std::uint8_t {
+  slot_info = 0xf4,        // RDB_OPCODE_SLOT_INFO (RDB 12, cluster mode)
+  function2 = 0xf5,        // RDB_OPCODE_FUNCTION2
+  function_pre_ga = 0xf6,  // RDB_OPCODE_FUNCTION_PRE_GA (7.0 release candidates only)
+  module_aux = 0xf7,       // RDB_OPCODE_MODULE_AUX
+  idle = 0xf8,             // RDB_OPCODE_IDLE
+  freq = 0xf9,             // RDB_OPCODE_FREQ
+  aux = 0xfa,              // RDB_OPCODE_AUX
+  resize_db = 0xfb,        // RDB_OPCODE_RESIZEDB
+  expire_ms = 0xfc,        // RDB_OPCODE_EXPIRETIME_MS
+  expire_s = 0xfd,         // RDB_OPCODE_EXPIRETIME
+  select_db = 0xfe,        // RDB_OPCODE_SELECTDB
+  eof = 0xff,              // RDB_OPCODE_EOF
+};
+
+enum class RdbType : std::uint8_t {
+  string = 0,                      // RDB_TYPE_STRING
+  list = 1,                        // RDB_TYPE_LIST (linked list)
+  set = 2,                         // RDB_TYPE_SET (hash table)
+  zset = 3,                        // RDB_TYPE_ZSET (string scores)
+  hash = 4,                        // RDB_TYPE_HASH (hash table)
+  zset_2 = 5,                      // RDB_TYPE_ZSET_2 (binary scores)
+  module_pre_ga = 6,               // RDB_TYPE_MODULE_PRE_GA
+  module_2 = 7,                    // RDB_TYPE_MODULE_2
+  hash_zipmap = 9,                 // RDB_TYPE_HASH_ZIPMAP
+  list_ziplist = 10,               // RDB_TYPE_LIST_ZIPLIST
+  set_intset = 11,                 // RDB_TYPE_SET_INTSET
+  zset_ziplist = 12,               // RDB_TYPE_ZSET_ZIPLIST
+  hash_ziplist = 13,               // RDB_TYPE_HASH_ZIPLIST
+  list_quicklist = 14,             // RDB_TYPE_LIST_QUICKLIST
+  stream_listpacks = 15,           // RDB_TYPE_STREAM_LISTPACKS
+  hash_listpack = 16,              // RDB_TYPE_HASH_LISTPACK
+  zset_listpack = 17,              // RDB_TYPE_ZSET_LISTPACK
+  list_quicklist_2 = 18,           // RDB_TYPE_LIST_QUICKLIST_2
+  stream_listpacks_2 = 19,         // RDB_TYPE_STREAM_LISTPACKS_2
+  set_listpack = 20,               // RDB_TYPE_SET_LISTPACK
+  stream_listpacks_3 = 21,         // RDB_TYPE_STREAM_LISTPACKS_3
+  hash_metadata_pre_ga = 22,       // RDB_TYPE_HASH_METADATA_PRE_GA (7.4 release candidates)
+  hash_listpack_ex_pre_ga = 23,    // RDB_TYPE_HASH_LISTPACK_EX_PRE_GA
+  hash_metadata = 24,              // RDB_TYPE_HASH_METADATA
+  hash_listpack_ex = 25,           // RDB_TYPE_HASH_LISTPACK_EX
+};
+inline constexpr std::uint8_t rdb_type_max = 25;
+
+// The Redis data type a key has, whatever its encoding.
+enum class ValueType : std::uint8_t { string, list, set, zset, hash, stream, module };
+inline constexpr int value_type_count = 7;
+
+// "string", "list", ... as TYPE answers.
+std::string_view type_name(ValueType t) noexcept;
+// Parses a type name; false if unknown.
+bool parse_type_name(std::string_view name, ValueType& out) noexcept;
+
+// True when b is an object type byte this parser reads (not 6, 8 or above 25).
+bool is_known_type(std::uint8_t b) noexcept;
+ValueType value_type_of(RdbType t) noexcept;
+// The on-disk encoding, named as OBJECT ENCODING would where one exists: "listpack", "ziplist",
+// "quicklist", "intset", "hashtable", "skiplist", "zipmap", "linkedlist", ...
+std::string_view encoding_name(RdbType t) noexcept;
+
+}  // namespace redis_repl::core

@@ -1,0 +1,839 @@
+#include "core/rdb_parser.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <limits>
+
+#include "core/bytes.hpp"
+#include "core/crc64.hpp"
+#include "core/lzf.hpp"
+#include "core/rdb_cursor.hpp"
+
+namespace redis_repl::core {
+
+namespace {
+
+constexpr std::uint64_t max_field_expire = 0x0000ffffffffffffULL;  // hash field TTLs are 48-bit
+
+std::string num(std::uint64_t v) { return std::to_string(v); }
+
+// Scores stored as text (ZSET v1 string doubles, ziplist/listpack score entries).
+bool parse_double(std::string_view s, double& out) {
+  if (s.empty()) return false;
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (*b == '+') ++b;  // strtod accepts it; from_chars does not
+  auto r = std::from_chars(b, e, out);
+  return r.ec == std::errc{} && r.ptr == e;
+}
+
+}  // namespace
+
+ModuleInfo decode_module_id(std::uint64_t id, char* name_buf) noexcept {
+  static constexpr char charset[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::uint64_t bits = id >> 10;
+  for (int i = 8; i >= 0; --i, bits >>= 6) name_buf[i] = charset[bits & 63];
+  name_buf[9] = 0;
+  return ModuleInfo{id, std::string_view(name_buf, 9), static_cast<std::uint32_t>(id & 1023)};
+}
+
+RdbParser::RdbParser(RdbVisitor& visitor, RdbLimits limits) : visitor_(visitor), limits_(limits) {}
+
+// ---- feeding --------------------------------------------------------------------------------
+
+Step RdbParser::feed(std::string_view in) {
+  if (state_ == State::failed) return Step::failed;
+  if (state_ == State::done) {
+    trailing_.append(in);
+    return Step::done;
+  }
+  for (;;) {
+    Step s;
+    std::size_t used = 0;
+    if (head_ < buf_.size()) {
+      // Bytes are buffered: top them up with just what the pending item asked for, so that
+      // once it is decoded, parsing goes back to running in place over the caller's bytes.
+      const std::size_t have = buf_.size() - head_;
+      if (want_ > have) {
+        const std::size_t add = std::min(in.size(), want_ - have);
+        buf_.append(in.data(), add);
+        in.remove_prefix(add);
+        if (buf_.size() - head_ < want_) return Step::need_more;
+      }
+      s = run(buf_.data() + head_, buf_.size() - head_, used);
+      head_ += used;
+      if (head_ == buf_.size()) {
+        buf_.clear();
+        head_ = 0;
+      } else if (head_ > (1u << 20)) {
+        buf_.erase(0, head_);
+        head_ = 0;
+      }
+      if (s == Step::need_more) {
+        if (in.empty()) return s;
+        continue;
+      }
+    } else {
+      buf_.clear();
+      head_ = 0;
+      if (in.empty()) return Step::need_more;
+      s = run(in.data(), in.size(), used);
+      in.remove_prefix(used);
+      if (s == Step::need_more) {
+        buf_.assign(in.data(), in.size());
+        return s;
+      }
+    }
+    if (s == Step::done) {
+      trailing_.assign(buf_, head_);
+      trailing_.append(in);
+      buf_.clear();
+      head_ = 0;
+      return s;
+    }
+    if (s == Step::stopped) buf_.append(in);
+    return s;
+  }
+}
+
+Step RdbParser::finish() {
+  if (state_ == State::done) return Step::done;
+  if (state_ == State::failed) return Step::failed;
+  std::string what;
+  switch (state_) {
+    case State::header:
+      what = "the header";
+      break;
+    case State::top:
+      what = "the next record";
+      break;
+    case State::eof_crc:
+      what = "the CRC64 trailer";
+      break;
+    default:
+      what = "the value of key '" + key_.substr(0, 64) + "'";
+  }
+  fail(Errc::rdb_truncated,
+       "input ends at byte " + num(offset_ + (buf_.size() - head_)) + " inside " + what, offset_);
+  return Step::failed;
+}
+
+Step RdbParser::run(const char* data, std::size_t size, std::size_t& used) {
+  used = 0;
+  std::size_t crc_from = 0;
+  Step result = Step::need_more;
+  while (used < size) {
+    Cursor c(data + used, size - used);
+    const Status st = step(c);
+    if (st == Status::more) {
+      want_ = c.need();
+      break;
+    }
+    if (st == Status::fail) {
+      state_ = State::failed;
+      return Step::failed;
+    }
+    used += c.used();
+    offset_ += c.used();
+    want_ = 0;
+    if (state_ == State::eof_crc && !crc_closed_) {
+      // The checksum covers every byte up to and including the EOF opcode.
+      crc_ = crc64(crc_, data + crc_from, used - crc_from);
+      crc_from = used;
+      crc_closed_ = true;
+    }
+    if (state_ == State::done) {
+      result = Step::done;
+      break;
+    }
+    if (stop_) {
+      stop_ = false;
+      result = Step::stopped;
+      break;
+    }
+  }
+  if (!crc_closed_) crc_ = crc64(crc_, data + crc_from, used - crc_from);
+  return result;
+}
+
+// ---- errors ---------------------------------------------------------------------------------
+
+RdbParser::Status RdbParser::fail(Errc code, std::string message, std::uint64_t at) {
+  error_.code = code;
+  error_.message = std::move(message);
+  error_.offset = at;
+  state_ = State::failed;
+  return Status::fail;
+}
+
+RdbParser::Status RdbParser::fail_corrupt(const Cursor& c, std::string message) {
+  return fail(Errc::rdb_corrupt, std::move(message), offset_ + c.mark());
+}
+
+// ---- primitive reads ------------------------------------------------------------------------
+
+RdbParser::Status RdbParser::read_len_special(Cursor& c, std::uint64_t& out, bool& special) {
+  c.set_mark();
+  std::uint8_t b;
+  if (!c.u8(b)) return Status::more;
+  special = false;
+  switch (b >> 6) {
+    case 0:
+      out = b & 0x3f;
+      return Status::ok;
+    case 1: {
+      std::uint8_t b2;
+      if (!c.u8(b2)) return Status::more;
+      out = (static_cast<std::uint64_t>(b & 0x3f) << 8) | b2;
+      return Status::ok;
+    }
+    case 3:
+      special = true;
+      out = b & 0x3f;
+      return Status::ok;
+    default:
+      break;
+  }
+  const char* p;
+  if (b == 0x80) {
+    if (!c.take(4, p)) return Status::more;
+    out = load_be32(p);
+    return Status::ok;
+  }
+  if (b == 0x81) {
+    if (!c.take(8, p)) return Status::more;
+    out = load_be64(p);
+    return Status::ok;
+  }
+  return fail_corrupt(c, "bad length prefix " + hex_byte(b));
+}
+
+RdbParser::Status RdbParser::read_len(Cursor& c, std::uint64_t& out) {
+  bool special = false;
+  Status s = read_len_special(c, out, special);
+  if (s != Status::ok) return s;
+  if (special) return fail_corrupt(c, "string encoding " + num(out) + " where a length belongs");
+  return Status::ok;
+}
+
+RdbParser::Status RdbParser::read_count(Cursor& c, std::uint64_t& out,
+                                        std::uint64_t min_bytes_each) {
+  Status s = read_len(c, out);
+  if (s != Status::ok) return s;
+  if (limits_.input_size) {
+    const std::uint64_t here = offset_ + c.used();
+    const std::uint64_t left = limits_.input_size > here ? limits_.input_size - here : 0;
+    if (out > left / min_bytes_each)
+      return fail_corrupt(c, "element count " + num(out) + " cannot fit in the " + num(left) +
+                                 " bytes that follow");
+  }
+  return Status::ok;
+}
+
+RdbParser::Status RdbParser::read_string(Cursor& c, std::string_view& out, int slot) {
+  std::uint64_t len = 0;
+  bool special = false;
+  Status s = read_len_special(c, len, special);
+  if (s != Status::ok) return s;
+  const char* p;
+  if (special) {
+    std::int64_t v;
+    switch (len) {
+      case 0:  // RDB_ENC_INT8
+        if (!c.take(1, p)) return Status::more;
+        v = static_cast<std::int8_t>(*p);
+        break;
+      case 1:  // RDB_ENC_INT16
+        if (!c.take(2, p)) return Status::more;
+        v = static_cast<std::int16_t>(load_le16(p));
+        break;
+      case 2:  // RDB_ENC_INT32
+        if (!c.take(4, p)) return Status::more;
+        v = static_cast<std::int32_t>(load_le32(p));
+        break;
+      case 3: {  // RDB_ENC_LZF
+        std::uint64_t clen = 0, ulen = 0;
+        if ((s = read_len(c, clen)) != Status::ok) return s;
+        if ((s = read_len(c, ulen)) != Status::ok) return s;
+        if (ulen > limits_.max_string || clen > limits_.max_string)
+          return fail(Errc::limit_exceeded,
+                      "compressed string of " + num(ulen) + " bytes is over the " +
+                          num(limits_.max_string) + "-byte limit",
+                      offset_ + c.mark());
+        if (clen == 0 || (ulen == 0)) return fail_corrupt(c, "LZF string with a zero length");
+        if (limits_.input_size && clen > limits_.input_size - std::min(limits_.input_size,
+                                                                         offset_ + c.used()))
+          return fail_corrupt(c, "LZF string of " + num(clen) + " bytes runs past the input");
+        if (!c.take(clen, p)) return Status::more;
+        std::string& dst = lzf_[slot];
+        if (dst.size() < ulen) dst.resize(ulen);
+        if (const char* err = lzf_decompress({p, clen}, dst.data(), ulen))
+          return fail_corrupt(c, err);
+        out = {dst.data(), ulen};
+        return Status::ok;
+      }
+      default:
+        return fail_corrupt(c, "unknown string encoding " + num(len));
+    }
+    out = format_int(ints_[slot], v);
+    return Status::ok;
+  }
+  if (len > limits_.max_string)
+    return fail(Errc::limit_exceeded,
+                "string of " + num(len) + " bytes is over the " + num(limits_.max_string) +
+                    "-byte limit",
+                offset_ + c.mark());
+  if (limits_.input_size) {
+    const std::uint64_t here = offset_ + c.used();
+    if (here > limits_.input_size || len > limits_.input_size - here)
+      return fail_corrupt(c, "string of " + num(len) + " bytes runs past the end of the input");
+  }
+  if (!c.take(len, p)) return Status::more;
+  out = {p, len};
+  return Status::ok;
+}
+
+RdbParser::Status RdbParser::read_stream_id(Cursor& c, StreamId& out) {
+  Status s = read_len(c, out.ms);
+  if (s != Status::ok) return s;
+  return read_len(c, out.seq);
+}
+
+std::string_view RdbParser::item_text(const PackedItem& item, int slot) noexcept {
+  return item.is_int ? format_int(ints_[slot], item.num) : item.str;
+}
+
+// ---- the state machine ----------------------------------------------------------------------
+
+RdbParser::Status RdbParser::step(Cursor& c) {
+  switch (state_) {
+    case State::header: {
+      const char* p;
+      if (!c.take(9, p)) return Status::more;
+      if (std::memcmp(p, "VALKEY", 6) == 0)
+        return fail(Errc::rdb_unsupported,
+                    "unsupported RDB format '" + std::string(p, 9) +
+                        "' (Valkey 9 or later); this build reads REDIS versions " +
+                        num(rdb_version_min) + " to " + num(rdb_version_max),
+                    0);
+      if (std::memcmp(p, "REDIS", 5) != 0) return fail_corrupt(c, "not an RDB file (no REDIS magic)");
+      int v = 0;
+      for (int i = 5; i < 9; ++i) {
+        if (p[i] < '0' || p[i] > '9') return fail_corrupt(c, "RDB version is not 4 digits");
+        v = v * 10 + (p[i] - '0');
+      }
+      if (v < rdb_version_min || v > rdb_version_max)
+        return fail(Errc::rdb_unsupported,
+                    "unsupported RDB version " + num(static_cast<std::uint64_t>(v)) +
+                        "; this build reads versions " + num(rdb_version_min) + " to " +
+                        num(rdb_version_max),
+                    5);
+      version_ = v;
+      state_ = State::top;
+      flow(visitor_.on_header(Header{false, v}));
+      return Status::ok;
+    }
+    case State::top:
+      return step_top(c);
+    case State::eof_crc: {
+      const char* p;
+      if (!c.take(8, p)) return Status::more;
+      const std::uint64_t stored = load_le64(p);
+      if (limits_.verify_crc && stored != 0 && stored != crc_)
+        return fail(Errc::rdb_corrupt,
+                    "CRC64 mismatch: the file says " + hex64(stored) + ", the data gives " +
+                        hex64(crc_),
+                    offset_);
+      state_ = State::done;
+      flow(visitor_.on_end(EndInfo{version_, offset_ + 8, true, stored, crc_}));
+      return Status::ok;
+    }
+    case State::stream_nodes:
+    case State::stream_meta:
+    case State::stream_group:
+    case State::stream_pel:
+    case State::stream_consumer_count:
+    case State::stream_consumer:
+    case State::stream_consumer_pel:
+      return step_stream(c);
+    case State::module_ops:
+      return step_module_op(c);
+    case State::done:
+    case State::failed:
+      return Status::fail;
+    default:
+      return step_element(c);
+  }
+}
+
+RdbParser::Status RdbParser::step_top(Cursor& c) {
+  c.set_mark();
+  std::uint8_t op;
+  if (!c.u8(op)) return Status::more;
+  Status s;
+  const char* p;
+  if (op < 0xf4 || (op == 0xf4 && version_ < 12)) {
+    if (!have_record_start_) record_start_ = offset_;
+    if (op == static_cast<std::uint8_t>(RdbType::module_pre_ga))
+      return fail(Errc::rdb_unsupported,
+                  "module value of type 6 (written by a Redis 4.0 release candidate) cannot be "
+                  "read without its module",
+                  offset_);
+    if (!is_known_type(op))
+      return fail_corrupt(c, "unknown object type " + num(op) + " for RDB version " +
+                                 num(static_cast<std::uint64_t>(version_)));
+    return step_key(c, op);
+  }
+  switch (static_cast<Opcode>(op)) {
+    case Opcode::eof:
+      if (version_ >= 5) {
+        state_ = State::eof_crc;
+      } else {
+        state_ = State::done;
+        flow(visitor_.on_end(EndInfo{version_, offset_ + 1, false, 0, 0}));
+      }
+      return Status::ok;
+    case Opcode::select_db: {
+      std::uint64_t db;
+      if ((s = read_len(c, db)) != Status::ok) return s;
+      db_ = db;
+      flow(visitor_.on_select_db(db));
+      return Status::ok;
+    }
+    case Opcode::resize_db: {
+      std::uint64_t keys, expires;
+      if ((s = read_len(c, keys)) != Status::ok) return s;
+      if ((s = read_len(c, expires)) != Status::ok) return s;
+      flow(visitor_.on_resize_db(keys, expires));
+      return Status::ok;
+    }
+    case Opcode::expire_ms:
+      if (!c.take(8, p)) return Status::more;
+      if (!have_record_start_) record_start_ = offset_;
+      have_record_start_ = true;
+      info_.expire_ms = static_cast<std::int64_t>(load_le64(p));
+      return Status::ok;
+    case Opcode::expire_s:
+      if (!c.take(4, p)) return Status::more;
+      if (!have_record_start_) record_start_ = offset_;
+      have_record_start_ = true;
+      info_.expire_ms = static_cast<std::int64_t>(static_cast<std::int32_t>(load_le32(p))) * 1000;
+      return Status::ok;
+    case Opcode::idle: {
+      std::uint64_t idle;
+      if ((s = read_len(c, idle)) != Status::ok) return s;
+      if (!have_record_start_) record_start_ = offset_;
+      have_record_start_ = true;
+      info_.idle_s = idle;
+      return Status::ok;
+    }
+    case Opcode::freq:
+      if (!c.take(1, p)) return Status::more;
+      if (!have_record_start_) record_start_ = offset_;
+      have_record_start_ = true;
+      info_.freq = static_cast<std::uint8_t>(*p);
+      return Status::ok;
+    case Opcode::aux: {
+      std::string_view field, value;
+      if ((s = read_string(c, field, 0)) != Status::ok) return s;
+      if ((s = read_string(c, value, 1)) != Status::ok) return s;
+      flow(visitor_.on_aux(field, value));
+      return Status::ok;
+    }
+    case Opcode::module_aux: {
+      std::uint64_t id, marker, when;
+      if ((s = read_len(c, id)) != Status::ok) return s;
+      if ((s = read_len(c, marker)) != Status::ok) return s;
+      if (marker != ModuleOp::uint)
+        return fail_corrupt(c, "module aux record without its 'when' field");
+      if ((s = read_len(c, when)) != Status::ok) return s;
+      ModuleInfo m = decode_module_id(id, module_name_);
+      module_in_aux_ = true;
+      state_ = State::module_ops;
+      flow(visitor_.on_module_aux_begin(m, when));
+      return Status::ok;
+    }
+    case Opcode::function_pre_ga: {
+      // Redis 7.0 release candidates: name, engine, optional description, body. Redis 7.0 GA
+      // loads it by turning it into the library form; so do we.
+      std::string_view name, engine, description, body;
+      std::uint64_t has_description;
+      if ((s = read_string(c, name, 0)) != Status::ok) return s;
+      if ((s = read_string(c, engine, 1)) != Status::ok) return s;
+      if ((s = read_len(c, has_description)) != Status::ok) return s;
+      if (has_description && (s = read_string(c, description, 2)) != Status::ok) return s;
+      if ((s = read_string(c, body, 3)) != Status::ok) return s;
+      function_code_.assign("#!");
+      function_code_.append(engine);
+      function_code_.append(" name=");
+      function_code_.append(name);
+      function_code_.push_back('\n');
+      function_code_.append(body);
+      flow(visitor_.on_function(function_code_, description));
+      return Status::ok;
+    }
+    case Opcode::function2: {
+      std::string_view code;
+      if ((s = read_string(c, code, 0)) != Status::ok) return s;
+      flow(visitor_.on_function(code, {}));
+      return Status::ok;
+    }
+    case Opcode::slot_info: {
+      std::uint64_t slot, keys, expires;
+      if ((s = read_len(c, slot)) != Status::ok) return s;
+      if ((s = read_len(c, keys)) != Status::ok) return s;
+      if ((s = read_len(c, expires)) != Status::ok) return s;
+      flow(visitor_.on_slot_info(slot, keys, expires));
+      return Status::ok;
+    }
+  }
+  return fail_corrupt(c, "unknown opcode " + hex_byte(op));
+}
+
+// A key record: the type byte (read), the key, and what the value needs up front.
+RdbParser::Status RdbParser::step_key(Cursor& c, std::uint8_t type_byte) {
+  Status s;
+  std::string_view key;
+  if ((s = read_string(c, key, 0)) != Status::ok) return s;
+  const auto type = static_cast<RdbType>(type_byte);
+  std::uint64_t count = 0;
+  std::int64_t min_expire = 0;
+  const char* p;
+  switch (type) {
+    case RdbType::string:
+      state_ = State::string_value;
+      break;
+    case RdbType::list:
+      if ((s = read_count(c, count, 1)) != Status::ok) return s;
+      state_ = State::list_items;
+      break;
+    case RdbType::set:
+      if ((s = read_count(c, count, 1)) != Status::ok) return s;
+      state_ = State::set_items;
+      break;
+    case RdbType::zset:
+      if ((s = read_count(c, count, 2)) != Status::ok) return s;
+      state_ = State::zset_items;
+      break;
+    case RdbType::zset_2:
+      if ((s = read_count(c, count, 9)) != Status::ok) return s;
+      state_ = State::zset2_items;
+      break;
+    case RdbType::hash:
+      if ((s = read_count(c, count, 2)) != Status::ok) return s;
+      state_ = State::hash_items;
+      break;
+    case RdbType::hash_metadata:
+      if (!c.take(8, p)) return Status::more;
+      min_expire = static_cast<std::int64_t>(load_le64(p));
+      [[fallthrough]];
+    case RdbType::hash_metadata_pre_ga:
+      if ((s = read_count(c, count, 3)) != Status::ok) return s;
+      state_ = State::hash_meta_items;
+      break;
+    case RdbType::hash_listpack_ex:
+      if (!c.take(8, p)) return Status::more;  // min_expire: a hint we do not need
+      state_ = State::blob_value;
+      break;
+    case RdbType::list_quicklist:
+      if ((s = read_count(c, count, 1)) != Status::ok) return s;
+      state_ = State::quicklist_nodes;
+      break;
+    case RdbType::list_quicklist_2:
+      if ((s = read_count(c, count, 2)) != Status::ok) return s;
+      state_ = State::quicklist2_nodes;
+      break;
+    case RdbType::stream_listpacks:
+    case RdbType::stream_listpacks_2:
+    case RdbType::stream_listpacks_3:
+      if ((s = read_count(c, count, 2)) != Status::ok) return s;
+      state_ = State::stream_nodes;
+      break;
+    case RdbType::module_2: {
+      std::uint64_t id;
+      if ((s = read_len(c, id)) != Status::ok) return s;
+      info_.module = decode_module_id(id, module_name_);
+      module_in_aux_ = false;
+      state_ = State::module_ops;
+      break;
+    }
+    default:  // every other known type is one compact blob
+      state_ = State::blob_value;
+      break;
+  }
+  // The whole header is in: commit the key.
+  key_.assign(key);
+  info_.key = key_;
+  info_.db = db_;
+  info_.rdb_type = type;
+  info_.type = value_type_of(type);
+  info_.offset = have_record_start_ ? record_start_ : offset_;
+  left_ = count;
+  hash_min_expire_ = min_expire;
+  begin_key();
+  const bool empty_aggregate = state_ != State::string_value && state_ != State::blob_value &&
+                               state_ != State::module_ops && count == 0;
+  if (empty_aggregate) {
+    if (state_ == State::stream_nodes) {
+      state_ = State::stream_meta;
+    } else {
+      end_key();
+    }
+  }
+  return Status::ok;
+}
+
+void RdbParser::begin_key() {
+  const Flow f = visitor_.on_key_begin(info_);
+  skip_ = f == Flow::skip;
+  flow(f);
+}
+
+void RdbParser::end_key() {
+  if (!skip_) flow(visitor_.on_key_end(info_));
+  skip_ = false;
+  have_record_start_ = false;
+  info_.expire_ms.reset();
+  info_.idle_s.reset();
+  info_.freq.reset();
+  info_.module = ModuleInfo{};
+  state_ = State::top;
+}
+
+// One element of a plain aggregate, the string value, or a blob.
+RdbParser::Status RdbParser::step_element(Cursor& c) {
+  Status s;
+  std::string_view a, b;
+  const char* p;
+  switch (state_) {
+    case State::string_value:
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      if (!skip_) flow(visitor_.on_string(a));
+      end_key();
+      return Status::ok;
+    case State::list_items:
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      if (!skip_) flow(visitor_.on_list_item(a));
+      break;
+    case State::set_items:
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      if (!skip_) flow(visitor_.on_set_member(a));
+      break;
+    case State::zset_items: {  // RDB_TYPE_ZSET: scores as length-prefixed text
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      std::uint8_t n;
+      c.set_mark();
+      if (!c.u8(n)) return Status::more;
+      double score;
+      if (n == 253) {
+        score = std::numeric_limits<double>::quiet_NaN();
+      } else if (n == 254) {
+        score = std::numeric_limits<double>::infinity();
+      } else if (n == 255) {
+        score = -std::numeric_limits<double>::infinity();
+      } else {
+        if (!c.take(n, p)) return Status::more;
+        if (!parse_double({p, n}, score))
+          return fail_corrupt(c, "zset score '" + std::string(p, n) + "' is not a number");
+      }
+      if (!skip_) flow(visitor_.on_zset_member(a, score));
+      break;
+    }
+    case State::zset2_items: {  // RDB_TYPE_ZSET_2: binary little-endian doubles
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      if (!c.take(8, p)) return Status::more;
+      double score;
+      std::memcpy(&score, p, 8);
+      if (!skip_) flow(visitor_.on_zset_member(a, score));
+      break;
+    }
+    case State::hash_items:
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      if ((s = read_string(c, b, 1)) != Status::ok) return s;
+      if (!skip_) flow(visitor_.on_hash_field(a, b, 0));
+      break;
+    case State::hash_meta_items: {
+      std::uint64_t ttl;
+      if ((s = read_len(c, ttl)) != Status::ok) return s;
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      if ((s = read_string(c, b, 1)) != Status::ok) return s;
+      std::uint64_t expire = ttl;
+      // HASH_METADATA stores ttl relative to min_expire, plus one so that 0 stays "none".
+      if (ttl != 0 && info_.rdb_type == RdbType::hash_metadata)
+        expire = ttl + static_cast<std::uint64_t>(hash_min_expire_) - 1;
+      if (expire > max_field_expire)
+        return fail_corrupt(c, "hash field expiry " + num(expire) + " is out of range");
+      if (!skip_) flow(visitor_.on_hash_field(a, b, static_cast<std::int64_t>(expire)));
+      break;
+    }
+    case State::blob_value: {
+      const std::uint64_t at = offset_ + c.used();
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      if ((s = decode_blob(a, at)) != Status::ok) return s;
+      end_key();
+      return Status::ok;
+    }
+    case State::quicklist_nodes: {
+      const std::uint64_t at = offset_ + c.used();
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      if ((s = decode_blob(a, at)) != Status::ok) return s;
+      break;
+    }
+    case State::quicklist2_nodes: {
+      std::uint64_t container;
+      if ((s = read_len(c, container)) != Status::ok) return s;
+      const std::uint64_t at = offset_ + c.used();
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      if (container == 1) {  // QUICKLIST_NODE_CONTAINER_PLAIN: one raw element
+        if (!skip_) flow(visitor_.on_list_item(a));
+      } else if (container == 2) {  // QUICKLIST_NODE_CONTAINER_PACKED: a listpack
+        if ((s = decode_blob(a, at)) != Status::ok) return s;
+      } else {
+        return fail(Errc::rdb_corrupt, "quicklist node container " + num(container) + " unknown",
+                    at);
+      }
+      break;
+    }
+    default:
+      return fail_corrupt(c, "internal: no decoder for this state");
+  }
+  if (--left_ == 0) end_key();
+  return Status::ok;
+}
+
+// The opcode stream of a MODULE_2 value or a MODULE_AUX record, one op per item.
+RdbParser::Status RdbParser::step_module_op(Cursor& c) {
+  Status s;
+  std::uint64_t code;
+  if ((s = read_len(c, code)) != Status::ok) return s;
+  if (code == 0) {  // RDB_MODULE_OPCODE_EOF
+    if (module_in_aux_) {
+      flow(visitor_.on_module_aux_end());
+      state_ = State::top;
+    } else {
+      end_key();
+    }
+    return Status::ok;
+  }
+  ModuleOp op;
+  const char* p;
+  switch (code) {
+    case 1:
+    case 2:
+      if ((s = read_len(c, op.u)) != Status::ok) return s;
+      break;
+    case 3: {
+      if (!c.take(4, p)) return Status::more;
+      float f;
+      std::memcpy(&f, p, 4);
+      op.d = f;
+      break;
+    }
+    case 4:
+      if (!c.take(8, p)) return Status::more;
+      std::memcpy(&op.d, p, 8);
+      break;
+    case 5:
+      if ((s = read_string(c, op.str, 0)) != Status::ok) return s;
+      break;
+    default:
+      return fail_corrupt(c, "unknown module opcode " + num(code));
+  }
+  op.kind = static_cast<ModuleOp::Kind>(code);
+  op.raw = c.consumed();
+  if (module_in_aux_ || !skip_) flow(visitor_.on_module_op(op));
+  return Status::ok;
+}
+
+// Decodes one complete compact blob of the current key's type.
+RdbParser::Status RdbParser::decode_blob(std::string_view blob, std::uint64_t at) {
+  const RdbType type = info_.rdb_type;
+  const char* err = nullptr;
+  PackedItem x, y, z;
+  auto bad = [&](const char* what) {
+    return fail(Errc::rdb_corrupt, std::string(what) + " (key '" + key_.substr(0, 64) + "')", at);
+  };
+  auto pairs = [&](auto& reader, int arity) -> Status {
+    for (;;) {
+      Next n = reader.next(x);
+      if (n == Next::end) return Status::ok;
+      if (n == Next::error) return bad(reader.error());
+      if (arity >= 2 && (n = reader.next(y)) != Next::item)
+        return bad(n == Next::error ? reader.error() : "odd number of entries in a paired blob");
+      if (arity == 3 && (n = reader.next(z)) != Next::item)
+        return bad(n == Next::error ? reader.error() : "hash entries not in field/value/ttl triples");
+      if (skip_) continue;
+      switch (info_.type) {
+        case ValueType::list:
+          flow(visitor_.on_list_item(item_text(x, 0)));
+          break;
+        case ValueType::set:
+          flow(visitor_.on_set_member(item_text(x, 0)));
+          break;
+        case ValueType::zset: {
+          double score;
+          if (y.is_int) {
+            score = static_cast<double>(y.num);
+          } else if (!parse_double(y.str, score)) {
+            return bad("zset score is not a number");
+          }
+          flow(visitor_.on_zset_member(item_text(x, 0), score));
+          break;
+        }
+        case ValueType::hash: {
+          std::int64_t expire = 0;
+          if (arity == 3) {
+            if (!z.is_int || z.num < 0 || static_cast<std::uint64_t>(z.num) > max_field_expire)
+              return bad("hash field expiry is not a valid time");
+            expire = z.num;
+          }
+          flow(visitor_.on_hash_field(item_text(x, 0), item_text(y, 1), expire));
+          break;
+        }
+        default:
+          return bad("internal: blob for a type without one");
+      }
+    }
+  };
+  switch (type) {
+    case RdbType::list_ziplist:
+    case RdbType::list_quicklist:
+    case RdbType::zset_ziplist:
+    case RdbType::hash_ziplist: {
+      ZiplistReader r;
+      if ((err = r.open(blob))) return bad(err);
+      return pairs(r, info_.type == ValueType::list ? 1 : 2);
+    }
+    case RdbType::list_quicklist_2:
+    case RdbType::set_listpack:
+    case RdbType::zset_listpack:
+    case RdbType::hash_listpack:
+    case RdbType::hash_listpack_ex_pre_ga:
+    case RdbType::hash_listpack_ex: {
+      ListpackReader r;
+      if ((err = r.open(blob))) return bad(err);
+      const int arity = info_.type == ValueType::list || info_.type == ValueType::set ? 1
+                        : (type == RdbType::hash_listpack_ex ||
+                           type == RdbType::hash_listpack_ex_pre_ga)
+                            ? 3
+                            : 2;
+      return pairs(r, arity);
+    }
+    case RdbType::set_intset: {
+      IntsetReader r;
+      if ((err = r.open(blob))) return bad(err);
+      return pairs(r, 1);
+    }
+    case RdbType::hash_zipmap: {
+      ZipmapReader r;
+      if ((err = r.open(blob))) return bad(err);
+      return pairs(r, 2);
+    }
+    default:
+      return bad("internal: no blob decoder for this type");
+  }
+}
+
+}  // namespace redis_repl::core

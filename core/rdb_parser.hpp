@@ -1,0 +1,150 @@
+// core/rdb_parser.hpp — incremental RDB decoder: bytes in, visitor calls out.
+//
+// Never blocks, never touches a socket or a file. feed() takes chunks of any size; bytes it cannot
+// use yet stay in its buffer, and a split anywhere gives the same visitor calls. One item (an
+// opcode with its arguments, a key header, one element of an aggregate, one compact blob) is
+// decoded only once all of its bytes are present, so memory is bounded by the largest single
+// element, never by the file or by a key's element count. Bad input is an Error with the byte
+// offset, never an exception; failure is sticky. The CRC64 trailer is checked as bytes go by.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/rdb_packed.hpp"
+#include "core/rdb_visitor.hpp"
+
+namespace redis_repl::core {
+
+enum class Step : std::uint8_t {
+  need_more,  // used what it could; feed more
+  done,       // EOF opcode seen and the CRC64 matched (or was zero, or the version has none)
+  stopped,    // a visitor callback returned Flow::stop; feed() again (even empty) to go on
+  failed,     // see error(); sticky
+};
+
+struct RdbLimits {
+  std::uint64_t max_string = 512ull << 20;  // one string or blob; Redis' proto-max-bulk-len
+  std::uint64_t input_size = 0;  // total bytes when known (a file); lengths are checked against it
+  bool verify_crc = true;
+};
+
+class RdbParser {
+ public:
+  explicit RdbParser(RdbVisitor& visitor, RdbLimits limits = {});
+
+  Step feed(std::string_view bytes);
+  // The input has ended: done if the RDB was complete, otherwise failed with rdb_truncated.
+  Step finish();
+
+  const Error& error() const noexcept { return error_; }
+  std::uint64_t offset() const noexcept { return offset_; }  // bytes consumed so far
+  int version() const noexcept { return version_; }
+  // Bytes received after the RDB ended (after done): a diskless EOF mark, the command stream, or
+  // trailing garbage in a file.
+  std::string_view trailing() const noexcept { return trailing_; }
+
+ private:
+  enum class State : std::uint8_t {
+    header,
+    top,
+    string_value,
+    list_items,
+    set_items,
+    zset_items,
+    zset2_items,
+    hash_items,
+    hash_meta_items,
+    blob_value,
+    quicklist_nodes,
+    quicklist2_nodes,
+    module_ops,
+    stream_nodes,
+    stream_meta,
+    stream_group,
+    stream_pel,
+    stream_consumer_count,
+    stream_consumer,
+    stream_consumer_pel,
+    eof_crc,
+    done,
+    failed,
+  };
+  enum class Status : std::uint8_t { ok, more, fail };
+  class Cursor;
+
+  Step run(const char* data, std::size_t size, std::size_t& used);
+  Status step(Cursor& c);
+  Status step_top(Cursor& c);
+  Status step_key(Cursor& c, std::uint8_t type);
+  Status step_element(Cursor& c);
+  Status step_module_op(Cursor& c);
+  Status step_stream(Cursor& c);
+  Status decode_blob(std::string_view blob, std::uint64_t at);
+  Status decode_stream_node(std::string_view node_key, std::string_view lp, std::uint64_t at);
+
+  Status read_len(Cursor& c, std::uint64_t& out);
+  Status read_len_special(Cursor& c, std::uint64_t& out, bool& special);
+  Status read_string(Cursor& c, std::string_view& out, int slot);
+  Status read_count(Cursor& c, std::uint64_t& out, std::uint64_t min_bytes_each);
+  Status read_stream_id(Cursor& c, StreamId& out);
+
+  Status fail(Errc code, std::string message, std::uint64_t at);
+  Status fail_corrupt(const Cursor& c, std::string message);
+  void flow(Flow f) noexcept {
+    if (f == Flow::stop) stop_ = true;
+  }
+  void begin_key();
+  void end_key();
+  std::string_view item_text(const PackedItem& item, int slot) noexcept;
+
+  RdbVisitor& visitor_;
+  RdbLimits limits_;
+  State state_ = State::header;
+  int version_ = 0;
+
+  std::string buf_;          // received, not yet consumed
+  std::size_t head_ = 0;     // first unconsumed byte of buf_
+  std::size_t want_ = 0;     // bytes the pending item needs from head_ before it can be retried
+  std::uint64_t offset_ = 0;  // absolute offset of the next unconsumed byte
+  std::string trailing_;
+  Error error_;
+  bool stop_ = false;
+
+  std::uint64_t crc_ = 0;
+  bool crc_closed_ = false;
+
+  // The key being decoded.
+  std::uint64_t db_ = 0;
+  std::string key_;
+  KeyInfo info_;
+  bool skip_ = false;
+  bool have_record_start_ = false;
+  std::uint64_t record_start_ = 0;
+  std::uint64_t left_ = 0;  // elements (or nodes, ops) still to come
+  std::int64_t hash_min_expire_ = 0;
+  char module_name_[10] = {};
+  bool module_in_aux_ = false;
+
+  // Streams.
+  StreamMeta stream_meta_;
+  std::uint64_t groups_left_ = 0;
+  std::uint64_t pel_left_ = 0;
+  std::uint64_t consumers_left_ = 0;
+  std::uint64_t consumer_pel_left_ = 0;
+  std::vector<PackedItem> master_fields_;
+  std::vector<PackedItem> entry_items_;
+  std::vector<std::string_view> entry_views_;
+  std::string entry_text_;
+  std::string function_code_;
+
+  // Scratch: LZF output and integer text, one per string an item may hold at once.
+  static constexpr int slots = 4;
+  std::string lzf_[slots];
+  char ints_[slots][24] = {};
+};
+
+}  // namespace redis_repl::core

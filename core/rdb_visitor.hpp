@@ -1,0 +1,150 @@
+// core/rdb_visitor.hpp — what the RDB parser reports, one call per fact.
+//
+// Every std::string_view argument points into the parser's buffers and is valid only until the
+// call returns; copy what you keep. The one exception is KeyInfo::key, valid from on_key_begin to
+// on_key_end. Every callback has a no-op default. Returning Flow::stop makes feed() return
+// Step::stopped once the current item is complete; Flow::skip from on_key_begin parses the value
+// (it is still verified) without any element callbacks or on_key_end for it.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "core/rdb_format.hpp"
+
+namespace redis_repl::core {
+
+enum class Flow : std::uint8_t { next, skip, stop };
+
+struct StreamId {
+  std::uint64_t ms = 0;
+  std::uint64_t seq = 0;
+  friend bool operator==(const StreamId&, const StreamId&) = default;
+};
+
+struct Header {
+  bool valkey = false;  // "VALKEY" magic (never accepted today; reported in errors)
+  int version = 0;
+};
+
+struct ModuleInfo {
+  std::uint64_t id = 0;       // the 64-bit module type id as stored
+  std::string_view name;      // the 9-character type name decoded from the id
+  std::uint32_t version = 0;  // the module's encoding version (low 10 bits)
+};
+
+struct KeyInfo {
+  std::uint64_t db = 0;
+  std::string_view key;
+  RdbType rdb_type = RdbType::string;
+  ValueType type = ValueType::string;
+  std::optional<std::int64_t> expire_ms;  // absolute Unix milliseconds
+  std::optional<std::uint64_t> idle_s;    // LRU idle seconds (RDB_OPCODE_IDLE)
+  std::optional<std::uint8_t> freq;       // LFU counter (RDB_OPCODE_FREQ)
+  ModuleInfo module;                      // module keys only
+  std::uint64_t offset = 0;               // where the record starts (its first modifier)
+};
+
+// One module opcode (MODULE_2 values and MODULE_AUX records). raw is the op exactly as stored,
+// opcode included, so a DUMP payload can be rebuilt from the ops.
+struct ModuleOp {
+  enum Kind : std::uint8_t { sint = 1, uint = 2, float32 = 3, float64 = 4, string = 5 } kind = uint;
+  std::uint64_t u = 0;  // sint/uint (two's complement pattern for signed)
+  double d = 0;         // float32/float64
+  std::string_view str;
+  std::string_view raw;
+};
+
+struct StreamMeta {
+  std::uint64_t length = 0;  // live entries
+  StreamId last_id;
+  bool has_v2 = false;  // the three fields below are stored (types 19 and 21)
+  StreamId first_id;
+  StreamId max_deleted_id;
+  std::uint64_t entries_added = 0;
+  std::uint64_t groups = 0;
+};
+
+struct StreamGroup {
+  std::string_view name;
+  StreamId last_id;
+  std::optional<std::int64_t> entries_read;  // absent in v1, or stored as -1 (unknown)
+  std::uint64_t pending = 0;  // entries in the group's pending list
+};
+
+struct StreamPending {
+  StreamId id;
+  std::int64_t delivery_time_ms = 0;
+  std::uint64_t delivery_count = 0;
+};
+
+struct StreamConsumer {
+  std::string_view name;
+  std::int64_t seen_time_ms = 0;
+  std::optional<std::int64_t> active_time_ms;  // type 21 only
+  std::uint64_t pending = 0;
+};
+
+struct EndInfo {
+  int version = 0;
+  std::uint64_t bytes = 0;         // the RDB's length, checksum included
+  bool has_checksum = false;       // RDB 5 and later
+  std::uint64_t stored_crc = 0;    // 0: written with rdbchecksum no, not verified
+  std::uint64_t computed_crc = 0;  // always computed
+};
+
+class RdbVisitor {
+ public:
+  virtual ~RdbVisitor() = default;
+
+  virtual Flow on_header(const Header&) { return Flow::next; }
+  virtual Flow on_aux(std::string_view /*field*/, std::string_view /*value*/) { return Flow::next; }
+  virtual Flow on_select_db(std::uint64_t /*db*/) { return Flow::next; }
+  virtual Flow on_resize_db(std::uint64_t /*keys*/, std::uint64_t /*expires*/) {
+    return Flow::next;
+  }
+  virtual Flow on_slot_info(std::uint64_t /*slot*/, std::uint64_t /*keys*/,
+                            std::uint64_t /*expires*/) {
+    return Flow::next;
+  }
+  // A function library: its whole code, "#!<engine> name=<library> ...\n...". Libraries saved
+  // by Redis 7.0 release candidates (RDB_OPCODE_FUNCTION_PRE_GA) come rebuilt in that form, as
+  // Redis 7.0 loads them, with their description, which the newer form has no place for.
+  virtual Flow on_function(std::string_view /*code*/, std::string_view /*description*/) {
+    return Flow::next;
+  }
+  virtual Flow on_module_aux_begin(const ModuleInfo&, std::uint64_t /*when*/) {
+    return Flow::next;
+  }
+  virtual Flow on_module_aux_end() { return Flow::next; }
+
+  virtual Flow on_key_begin(const KeyInfo&) { return Flow::next; }
+  virtual Flow on_string(std::string_view /*value*/) { return Flow::next; }
+  virtual Flow on_list_item(std::string_view /*item*/) { return Flow::next; }
+  virtual Flow on_set_member(std::string_view /*member*/) { return Flow::next; }
+  virtual Flow on_zset_member(std::string_view /*member*/, double /*score*/) { return Flow::next; }
+  // expire_ms is the field's absolute expiry, 0 when it has none.
+  virtual Flow on_hash_field(std::string_view /*field*/, std::string_view /*value*/,
+                             std::int64_t /*expire_ms*/) {
+    return Flow::next;
+  }
+  // fields holds field, value, field, value, ...
+  virtual Flow on_stream_entry(StreamId, std::span<const std::string_view> /*fields*/) {
+    return Flow::next;
+  }
+  virtual Flow on_stream_meta(const StreamMeta&) { return Flow::next; }
+  virtual Flow on_stream_group_begin(const StreamGroup&) { return Flow::next; }
+  virtual Flow on_stream_pending(const StreamPending&) { return Flow::next; }
+  virtual Flow on_stream_consumer_begin(const StreamConsumer&) { return Flow::next; }
+  virtual Flow on_stream_consumer_pending(StreamId) { return Flow::next; }
+  virtual Flow on_stream_consumer_end() { return Flow::next; }
+  virtual Flow on_stream_group_end() { return Flow::next; }
+  // Module key values and MODULE_AUX records alike.
+  virtual Flow on_module_op(const ModuleOp&) { return Flow::next; }
+  virtual Flow on_key_end(const KeyInfo&) { return Flow::next; }
+
+  virtual Flow on_end(const EndInfo&) { return Flow::next; }
+};
+
+}  // namespace redis_repl::core

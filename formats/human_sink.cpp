@@ -1,0 +1,267 @@
+// Human text: a line per key (strings inline), indented lines for elements, redis-cli quoting.
+#include <string>
+
+#include "core/bytes.hpp"
+#include "formats/sink.hpp"
+#include "formats/text_encoding.hpp"
+
+namespace redis_repl::formats {
+namespace {
+
+using core::Flow;
+
+void append_id(std::string& out, core::StreamId id) {
+  append_uint(out, id.ms);
+  out.push_back('-');
+  append_uint(out, id.seq);
+}
+
+class HumanSink final : public Sink {
+ public:
+  explicit HumanSink(OutBuffer& out) : Sink(out), b_(out.buffer()) {}
+
+  Flow on_header(const core::Header& h) override {
+    summary_.header(h);
+    b_.append("RDB version ");
+    append_int(b_, h.version);
+    return nl();
+  }
+  Flow on_aux(std::string_view field, std::string_view value) override {
+    b_.append("aux ");
+    append_repr(b_, field);
+    b_.append(" = ");
+    append_repr(b_, value);
+    return nl();
+  }
+  Flow on_select_db(std::uint64_t db) override {
+    b_.append("db ");
+    append_uint(b_, db);
+    return nl();
+  }
+  Flow on_resize_db(std::uint64_t keys, std::uint64_t expires) override {
+    b_.append("  size hint: ");
+    append_uint(b_, keys);
+    b_.append(" keys, ");
+    append_uint(b_, expires);
+    b_.append(" with expiry");
+    return nl();
+  }
+  Flow on_slot_info(std::uint64_t slot, std::uint64_t keys, std::uint64_t expires) override {
+    b_.append("slot ");
+    append_uint(b_, slot);
+    b_.append(": ");
+    append_uint(b_, keys);
+    b_.append(" keys, ");
+    append_uint(b_, expires);
+    b_.append(" with expiry");
+    return nl();
+  }
+  Flow on_function(std::string_view code, std::string_view description) override {
+    summary_.function();
+    b_.append("function ");
+    append_repr(b_, code);
+    if (!description.empty()) {
+      b_.append(" description ");
+      append_repr(b_, description);
+    }
+    return nl();
+  }
+  Flow on_module_aux_begin(const core::ModuleInfo& m, std::uint64_t when) override {
+    summary_.module_aux();
+    b_.append("module aux ");
+    b_.append(m.name);
+    b_.append(" version ");
+    append_uint(b_, m.version);
+    b_.append(when == 1 ? " (before keys)" : when == 2 ? " (after keys)" : "");
+    return nl();
+  }
+  Flow on_module_op(const core::ModuleOp& op) override {
+    b_.append("  ");
+    switch (op.kind) {
+      case core::ModuleOp::sint:
+        b_.append("sint ");
+        append_int(b_, static_cast<std::int64_t>(op.u));
+        break;
+      case core::ModuleOp::uint:
+        b_.append("uint ");
+        append_uint(b_, op.u);
+        break;
+      case core::ModuleOp::float32:
+      case core::ModuleOp::float64:
+        b_.append(op.kind == core::ModuleOp::float32 ? "float " : "double ");
+        append_double(b_, op.d);
+        break;
+      case core::ModuleOp::string:
+        b_.append("string ");
+        append_repr(b_, op.str);
+        break;
+    }
+    return nl();
+  }
+
+  Flow on_key_begin(const core::KeyInfo& k) override {
+    summary_.key(k);
+    n_ = 0;
+    b_.append(core::type_name(k.type));
+    b_.push_back(' ');
+    append_repr(b_, k.key);
+    b_.append(" (");
+    b_.append(core::encoding_name(k.rdb_type));
+    if (k.type == core::ValueType::module) {
+      b_.push_back(' ');
+      b_.append(k.module.name);
+      b_.append(" v");
+      append_uint(b_, k.module.version);
+    }
+    b_.push_back(')');
+    if (k.expire_ms) {
+      b_.append(" expires ");
+      append_time_ms(b_, *k.expire_ms);
+    }
+    if (k.idle_s) {
+      b_.append(" idle ");
+      append_uint(b_, *k.idle_s);
+      b_.push_back('s');
+    }
+    if (k.freq) {
+      b_.append(" freq ");
+      append_uint(b_, *k.freq);
+    }
+    if (k.type == core::ValueType::string) {
+      b_.append(" = ");
+      return Flow::next;
+    }
+    return nl();
+  }
+  Flow on_string(std::string_view v) override {
+    append_repr(b_, v);
+    return Flow::next;
+  }
+  Flow on_list_item(std::string_view v) override {
+    b_.append("  ");
+    append_uint(b_, ++n_);
+    b_.append(") ");
+    append_repr(b_, v);
+    return nl();
+  }
+  Flow on_set_member(std::string_view v) override {
+    b_.append("  ");
+    append_repr(b_, v);
+    return nl();
+  }
+  Flow on_zset_member(std::string_view m, double score) override {
+    b_.append("  ");
+    append_repr(b_, m);
+    b_.append(" score ");
+    append_double(b_, score);
+    return nl();
+  }
+  Flow on_hash_field(std::string_view f, std::string_view v, std::int64_t expire_ms) override {
+    b_.append("  ");
+    append_repr(b_, f);
+    b_.append(" => ");
+    append_repr(b_, v);
+    if (expire_ms) {
+      b_.append(" expires ");
+      append_time_ms(b_, expire_ms);
+    }
+    return nl();
+  }
+  Flow on_stream_entry(core::StreamId id, std::span<const std::string_view> fields) override {
+    b_.append("  ");
+    append_id(b_, id);
+    for (std::string_view f : fields) {
+      b_.push_back(' ');
+      append_repr(b_, f);
+    }
+    return nl();
+  }
+  Flow on_stream_meta(const core::StreamMeta& m) override {
+    b_.append("  length ");
+    append_uint(b_, m.length);
+    b_.append(", last id ");
+    append_id(b_, m.last_id);
+    if (m.has_v2) {
+      b_.append(", first id ");
+      append_id(b_, m.first_id);
+      b_.append(", max deleted id ");
+      append_id(b_, m.max_deleted_id);
+      b_.append(", entries added ");
+      append_uint(b_, m.entries_added);
+    }
+    b_.append(", ");
+    append_uint(b_, m.groups);
+    b_.append(m.groups == 1 ? " group" : " groups");
+    return nl();
+  }
+  Flow on_stream_group_begin(const core::StreamGroup& g) override {
+    b_.append("  group ");
+    append_repr(b_, g.name);
+    b_.append(" last delivered ");
+    append_id(b_, g.last_id);
+    if (g.entries_read) {
+      b_.append(", entries read ");
+      append_int(b_, *g.entries_read);
+    }
+    b_.append(", ");
+    append_uint(b_, g.pending);
+    b_.append(" pending");
+    return nl();
+  }
+  Flow on_stream_pending(const core::StreamPending& p) override {
+    b_.append("    pending ");
+    append_id(b_, p.id);
+    b_.append(" delivered ");
+    append_time_ms(b_, p.delivery_time_ms);
+    b_.append(", ");
+    append_uint(b_, p.delivery_count);
+    b_.append(p.delivery_count == 1 ? " time" : " times");
+    return nl();
+  }
+  Flow on_stream_consumer_begin(const core::StreamConsumer& c) override {
+    b_.append("    consumer ");
+    append_repr(b_, c.name);
+    b_.append(" seen ");
+    append_time_ms(b_, c.seen_time_ms);
+    if (c.active_time_ms) {
+      b_.append(", active ");
+      append_time_ms(b_, *c.active_time_ms);
+    }
+    b_.append(", ");
+    append_uint(b_, c.pending);
+    b_.append(" pending");
+    return nl();
+  }
+  Flow on_stream_consumer_pending(core::StreamId id) override {
+    b_.append("      ");
+    append_id(b_, id);
+    return nl();
+  }
+  Flow on_key_end(const core::KeyInfo& k) override {
+    return k.type == core::ValueType::string ? nl() : Flow::next;
+  }
+  Flow on_end(const core::EndInfo& e) override {
+    summary_.end(e);
+    summary_.write_human(b_);
+    return line_done();
+  }
+  void abort() override {
+    if (!b_.empty() && b_.back() != '\n') b_.append(" [incomplete]\n");
+    out_.flush();
+  }
+
+ private:
+  Flow nl() {
+    b_.push_back('\n');
+    return line_done();
+  }
+
+  std::string& b_;
+  std::uint64_t n_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> make_human_sink(OutBuffer& out) { return std::make_unique<HumanSink>(out); }
+
+}  // namespace redis_repl::formats

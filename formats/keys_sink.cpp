@@ -1,0 +1,87 @@
+// --format keys: one key per line, as `redis-cli --scan` prints them. A key that is not plain
+// printable text (control bytes, invalid UTF-8, or a leading double quote) is written quoted in
+// redis-cli's style, so every line still stands for exactly one key.
+#include "formats/sink.hpp"
+#include "formats/text_encoding.hpp"
+
+namespace redis_repl::formats {
+namespace {
+
+using core::Flow;
+
+bool plain(std::string_view key) {
+  if (!key.empty() && key.front() == '"') return false;
+  for (char ch : key) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return utf8_valid(key);
+}
+
+class KeysSink final : public Sink {
+ public:
+  explicit KeysSink(OutBuffer& out) : Sink(out) {}
+
+  Flow on_header(const core::Header& h) override {
+    summary_.header(h);
+    return Flow::next;
+  }
+  Flow on_function(std::string_view, std::string_view) override {
+    summary_.function();
+    return Flow::next;
+  }
+  Flow on_module_aux_begin(const core::ModuleInfo&, std::uint64_t) override {
+    summary_.module_aux();
+    return Flow::next;
+  }
+  Flow on_key_begin(const core::KeyInfo& k) override {
+    summary_.key(k);
+    std::string& b = out_.buffer();
+    if (plain(k.key)) {
+      b.append(k.key);
+    } else {
+      append_repr(b, k.key);
+    }
+    b.push_back('\n');
+    return line_done() == Flow::stop ? Flow::stop : Flow::skip;
+  }
+  Flow on_end(const core::EndInfo& e) override {
+    summary_.end(e);
+    return Flow::next;
+  }
+  void abort() override { out_.flush(); }
+};
+
+// --check: count and verify everything, skip every element callback.
+class CheckSink final : public Sink {
+ public:
+  explicit CheckSink(OutBuffer& out) : Sink(out) {}
+
+  Flow on_header(const core::Header& h) override {
+    summary_.header(h);
+    return Flow::next;
+  }
+  Flow on_function(std::string_view, std::string_view) override {
+    summary_.function();
+    return Flow::next;
+  }
+  Flow on_module_aux_begin(const core::ModuleInfo&, std::uint64_t) override {
+    summary_.module_aux();
+    return Flow::next;
+  }
+  Flow on_key_begin(const core::KeyInfo& k) override {
+    summary_.key(k);
+    return Flow::skip;
+  }
+  Flow on_end(const core::EndInfo& e) override {
+    summary_.end(e);
+    return Flow::next;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> make_keys_sink(OutBuffer& out) { return std::make_unique<KeysSink>(out); }
+std::unique_ptr<Sink> make_check_sink(OutBuffer& out) { return std::make_unique<CheckSink>(out); }
+
+}  // namespace redis_repl::formats

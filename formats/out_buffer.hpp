@@ -1,0 +1,47 @@
+// formats/out_buffer.hpp — where formatted output goes: a file descriptor written in large blocks,
+// or a string (tests).
+//
+// Writers append to buffer() and call line_done() after each line; the block goes out when it is
+// full (or after every line in line mode, for tail). A reader that closes the pipe (EPIPE) makes
+// closed() true: that is a normal end, not an error. Any other write failure is kept in error().
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace redis_repl::formats {
+
+class OutBuffer {
+ public:
+  explicit OutBuffer(int fd, std::size_t block = 1 << 20) : fd_(fd), block_(block) {
+    buf_.reserve(block + 4096);
+  }
+  explicit OutBuffer(std::string* target) : target_(target), block_(1 << 16) {}
+  OutBuffer(const OutBuffer&) = delete;
+  OutBuffer& operator=(const OutBuffer&) = delete;
+
+  std::string& buffer() noexcept { return buf_; }
+  void line_done() {
+    if (line_mode_ || buf_.size() >= block_) flush();
+  }
+  // Writes what is buffered, partial line included. False once closed or failed.
+  bool flush();
+
+  void set_line_mode(bool on) noexcept { line_mode_ = on; }
+  bool closed() const noexcept { return closed_; }  // the reader went away (EPIPE)
+  int error() const noexcept { return errno_; }     // errno of a failed write, 0 if none
+  bool ok() const noexcept { return !closed_ && errno_ == 0; }
+  std::uint64_t written() const noexcept { return written_; }
+
+ private:
+  int fd_ = -1;
+  std::string* target_ = nullptr;
+  std::size_t block_;
+  std::string buf_;
+  bool line_mode_ = false;
+  bool closed_ = false;
+  int errno_ = 0;
+  std::uint64_t written_ = 0;
+};
+
+}  // namespace redis_repl::formats

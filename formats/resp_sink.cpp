@@ -1,0 +1,383 @@
+// RESP commands that rebuild the data set, for `redis-cli --pipe`.
+//
+// Each key is DEL'd and rebuilt with plain commands in batches (so a key of any size streams out
+// in bounded memory), then given its expiry with PEXPIREAT; hash field TTLs with HPEXPIREAT;
+// streams with XADD, XSETID, XGROUP and XCLAIM; module values with RESTORE of a DUMP payload
+// built from the raw module ops; function libraries with FUNCTION LOAD REPLACE.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/crc64.hpp"
+#include "formats/sink.hpp"
+#include "formats/text_encoding.hpp"
+
+namespace redis_repl::formats {
+namespace {
+
+using core::Flow;
+
+constexpr std::size_t batch_elements = 128;
+constexpr std::size_t batch_bytes = 1 << 20;
+
+void append_bulk(std::string& out, std::string_view arg) {
+  out.push_back('$');
+  append_uint(out, arg.size());
+  out.append("\r\n", 2);
+  out.append(arg);
+  out.append("\r\n", 2);
+}
+
+std::string id_text(core::StreamId id) {
+  std::string s;
+  append_uint(s, id.ms);
+  s.push_back('-');
+  append_uint(s, id.seq);
+  return s;
+}
+
+// A command assembled argument by argument.
+class Command {
+ public:
+  void start() {
+    args_.clear();
+    n_ = 0;
+  }
+  void arg(std::string_view a) {
+    append_bulk(args_, a);
+    ++n_;
+  }
+  void arg_int(std::int64_t v) {
+    char buf[24];
+    arg(core::format_int(buf, v));
+  }
+  void arg_double(double d) {
+    std::string s;
+    append_double(s, d);
+    arg(s);
+  }
+  void write_to(std::string& out) const {
+    out.push_back('*');
+    append_uint(out, n_);
+    out.append("\r\n", 2);
+    out.append(args_);
+  }
+  void write_args_to(std::string& out) const { out.append(args_); }
+  std::size_t count() const { return n_; }
+  std::size_t bytes() const { return args_.size(); }
+
+ private:
+  std::string args_;
+  std::size_t n_ = 0;
+};
+
+class RespSink final : public Sink {
+ public:
+  explicit RespSink(OutBuffer& out) : Sink(out), b_(out.buffer()) {}
+
+  Flow on_header(const core::Header& h) override {
+    summary_.header(h);
+    version_ = h.version;
+    return Flow::next;
+  }
+  Flow on_select_db(std::uint64_t db) override {
+    db_ = db;
+    return Flow::next;
+  }
+  Flow on_function(std::string_view code, std::string_view) override {
+    summary_.function();
+    cmd_.start();
+    cmd_.arg("FUNCTION");
+    cmd_.arg("LOAD");
+    cmd_.arg("REPLACE");
+    cmd_.arg(code);
+    return emit();
+  }
+  Flow on_module_aux_begin(const core::ModuleInfo&, std::uint64_t) override {
+    summary_.module_aux();  // module aux data has no command form; it is counted, not replayed
+    return Flow::next;
+  }
+
+  Flow on_key_begin(const core::KeyInfo& k) override {
+    summary_.key(k);
+    key_.assign(k.key);
+    type_ = k.type;
+    started_ = false;
+    batch_.start();
+    ttls_.clear();
+    stream_added_ = false;
+    in_module_key_ = k.type == core::ValueType::module;
+    if (in_module_key_) {
+      payload_.clear();
+      payload_.push_back(static_cast<char>(core::RdbType::module_2));
+      payload_.push_back(static_cast<char>(0x81));  // 64-bit length form, big-endian
+      for (int i = 7; i >= 0; --i) payload_.push_back(static_cast<char>(k.module.id >> (8 * i)));
+    }
+    return Flow::next;
+  }
+  Flow on_string(std::string_view v) override {
+    start_key();
+    cmd_.start();
+    cmd_.arg("SET");
+    cmd_.arg(key_);
+    cmd_.arg(v);
+    return emit();
+  }
+  Flow on_list_item(std::string_view v) override {
+    element("RPUSH");
+    batch_.arg(v);
+    return maybe_flush_batch();
+  }
+  Flow on_set_member(std::string_view v) override {
+    element("SADD");
+    batch_.arg(v);
+    return maybe_flush_batch();
+  }
+  Flow on_zset_member(std::string_view m, double score) override {
+    element("ZADD");
+    batch_.arg_double(score);
+    batch_.arg(m);
+    return maybe_flush_batch();
+  }
+  Flow on_hash_field(std::string_view f, std::string_view v, std::int64_t expire_ms) override {
+    element("HSET");
+    batch_.arg(f);
+    batch_.arg(v);
+    if (expire_ms) ttls_.emplace_back(std::string(f), expire_ms);
+    return maybe_flush_batch();
+  }
+  Flow on_stream_entry(core::StreamId id, std::span<const std::string_view> fields) override {
+    start_key();
+    stream_added_ = true;
+    cmd_.start();
+    cmd_.arg("XADD");
+    cmd_.arg(key_);
+    cmd_.arg(id_text(id));
+    for (std::string_view f : fields) cmd_.arg(f);
+    return emit();
+  }
+  Flow on_stream_meta(const core::StreamMeta& m) override {
+    start_key();
+    const bool zero_last = m.last_id == core::StreamId{};
+    if (!stream_added_) {
+      // No live entries: create the key without leaving one behind.
+      cmd_.start();
+      if (zero_last) {
+        cmd_.arg("XGROUP");
+        cmd_.arg("CREATE");
+        cmd_.arg(key_);
+        cmd_.arg("redis-repl-tmp");
+        cmd_.arg("0");
+        cmd_.arg("MKSTREAM");
+        emit();
+        cmd_.start();
+        cmd_.arg("XGROUP");
+        cmd_.arg("DESTROY");
+        cmd_.arg(key_);
+        cmd_.arg("redis-repl-tmp");
+      } else {
+        cmd_.arg("XADD");
+        cmd_.arg(key_);
+        cmd_.arg("MAXLEN");
+        cmd_.arg("0");
+        cmd_.arg(id_text(m.last_id));
+        cmd_.arg("");
+        cmd_.arg("");
+      }
+      emit();
+    }
+    cmd_.start();
+    cmd_.arg("XSETID");
+    cmd_.arg(key_);
+    cmd_.arg(id_text(m.last_id));
+    if (m.has_v2) {
+      cmd_.arg("ENTRIESADDED");
+      cmd_.arg_int(static_cast<std::int64_t>(m.entries_added));
+      cmd_.arg("MAXDELETEDID");
+      cmd_.arg(id_text(m.max_deleted_id));
+    }
+    return emit();
+  }
+  Flow on_stream_group_begin(const core::StreamGroup& g) override {
+    group_.assign(g.name);
+    pel_.clear();
+    cmd_.start();
+    cmd_.arg("XGROUP");
+    cmd_.arg("CREATE");
+    cmd_.arg(key_);
+    cmd_.arg(g.name);
+    cmd_.arg(id_text(g.last_id));
+    if (g.entries_read) {
+      cmd_.arg("ENTRIESREAD");
+      cmd_.arg_int(*g.entries_read);
+    }
+    return emit();
+  }
+  Flow on_stream_pending(const core::StreamPending& p) override {
+    pel_.push_back(p);  // the owner comes later, with the consumers
+    return Flow::next;
+  }
+  Flow on_stream_consumer_begin(const core::StreamConsumer& c) override {
+    consumer_.assign(c.name);
+    cmd_.start();
+    cmd_.arg("XGROUP");
+    cmd_.arg("CREATECONSUMER");
+    cmd_.arg(key_);
+    cmd_.arg(group_);
+    cmd_.arg(c.name);
+    return emit();
+  }
+  Flow on_stream_consumer_pending(core::StreamId id) override {
+    auto it = std::lower_bound(pel_.begin(), pel_.end(), id, [](const auto& p, core::StreamId v) {
+      return p.id.ms < v.ms || (p.id.ms == v.ms && p.id.seq < v.seq);
+    });
+    std::int64_t time = 0;
+    std::int64_t count = 1;
+    if (it != pel_.end() && it->id == id) {
+      time = it->delivery_time_ms;
+      count = static_cast<std::int64_t>(it->delivery_count);
+    }
+    cmd_.start();
+    cmd_.arg("XCLAIM");
+    cmd_.arg(key_);
+    cmd_.arg(group_);
+    cmd_.arg(consumer_);
+    cmd_.arg("0");
+    cmd_.arg(id_text(id));
+    cmd_.arg("TIME");
+    cmd_.arg_int(time);
+    cmd_.arg("RETRYCOUNT");
+    cmd_.arg_int(count);
+    cmd_.arg("FORCE");
+    cmd_.arg("JUSTID");
+    return emit();
+  }
+  Flow on_module_op(const core::ModuleOp& op) override {
+    if (in_module_key_) payload_.append(op.raw);
+    return Flow::next;
+  }
+
+  Flow on_key_end(const core::KeyInfo& k) override {
+    if (in_module_key_) {
+      in_module_key_ = false;
+      start_key();
+      payload_.push_back(0);  // RDB_MODULE_OPCODE_EOF
+      payload_.push_back(static_cast<char>(version_ & 0xff));
+      payload_.push_back(static_cast<char>(version_ >> 8));
+      const std::uint64_t crc = core::crc64(0, payload_.data(), payload_.size());
+      for (int i = 0; i < 8; ++i) payload_.push_back(static_cast<char>(crc >> (8 * i)));
+      cmd_.start();
+      cmd_.arg("RESTORE");
+      cmd_.arg(key_);
+      cmd_.arg("0");
+      cmd_.arg(payload_);
+      cmd_.arg("REPLACE");
+      emit();
+    }
+    flush_batch();
+    if (!started_) {
+      ++not_represented_;  // an empty collection: Redis cannot hold one
+      return Flow::next;
+    }
+    for (const auto& [field, ms] : ttls_) {
+      cmd_.start();
+      cmd_.arg("HPEXPIREAT");
+      cmd_.arg(key_);
+      cmd_.arg_int(ms);
+      cmd_.arg("FIELDS");
+      cmd_.arg("1");
+      cmd_.arg(field);
+      emit();
+    }
+    if (k.expire_ms) {
+      cmd_.start();
+      cmd_.arg("PEXPIREAT");
+      cmd_.arg(key_);
+      cmd_.arg_int(*k.expire_ms);
+      emit();
+    }
+    return line_done();
+  }
+  Flow on_end(const core::EndInfo& e) override {
+    summary_.end(e);
+    return Flow::next;
+  }
+  void abort() override {
+    // A half-built key stays out: drop what was not yet written for it.
+    out_.flush();
+  }
+
+ private:
+  // First command of a key: SELECT if the db changed, then DEL so that replay replaces.
+  void start_key() {
+    if (started_) return;
+    started_ = true;
+    if (db_ != selected_db_) {
+      cmd_.start();
+      cmd_.arg("SELECT");
+      cmd_.arg_int(static_cast<std::int64_t>(db_));
+      emit();
+      selected_db_ = db_;
+    }
+    cmd_.start();
+    cmd_.arg("DEL");
+    cmd_.arg(key_);
+    emit();
+  }
+  void element(std::string_view verb) {
+    start_key();
+    if (batch_.count() == 0) {
+      batch_verb_ = verb;
+    }
+  }
+  Flow maybe_flush_batch() {
+    if (batch_.count() >= batch_elements * (type_ == core::ValueType::list ||
+                                                    type_ == core::ValueType::set
+                                                ? 1
+                                                : 2) ||
+        batch_.bytes() >= batch_bytes)
+      return flush_batch();
+    return Flow::next;
+  }
+  Flow flush_batch() {
+    if (batch_.count() == 0) return Flow::next;
+    b_.push_back('*');
+    append_uint(b_, batch_.count() + 2);
+    b_.append("\r\n", 2);
+    append_bulk(b_, batch_verb_);
+    append_bulk(b_, key_);
+    // The batch holds only the elements: they follow the verb and the key.
+    batch_.write_args_to(b_);
+    batch_.start();
+    return spill();
+  }
+  Flow emit() {
+    cmd_.write_to(b_);
+    return spill();
+  }
+
+  std::string& b_;
+  int version_ = 0;
+  std::uint64_t db_ = 0;
+  std::uint64_t selected_db_ = ~0ULL;  // always SELECT before the first key
+  std::string key_;
+  core::ValueType type_ = core::ValueType::string;
+  bool started_ = false;
+  Command cmd_;
+  Command batch_;
+  std::string_view batch_verb_;
+  std::vector<std::pair<std::string, std::int64_t>> ttls_;
+  bool stream_added_ = false;
+  bool in_module_key_ = false;
+  std::string group_;
+  std::string consumer_;
+  std::vector<core::StreamPending> pel_;
+  std::string payload_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> make_resp_sink(OutBuffer& out) { return std::make_unique<RespSink>(out); }
+
+}  // namespace redis_repl::formats

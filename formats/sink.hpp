@@ -1,0 +1,53 @@
+// formats/sink.hpp — output formats are RDB visitors writing to an OutBuffer.
+//
+// A sink never chooses exit codes and never retries: it formats what it is told, returns
+// Flow::stop once the reader has closed the output, and on abort() closes whatever it has open
+// so that what was written stays well-formed up to the failure.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "core/rdb_visitor.hpp"
+#include "formats/out_buffer.hpp"
+#include "formats/summary.hpp"
+
+namespace redis_repl::formats {
+
+enum class Format : std::uint8_t { json, human, resp, keys };
+bool parse_format(std::string_view name, Format& out) noexcept;
+
+class Sink : public core::RdbVisitor {
+ public:
+  explicit Sink(OutBuffer& out) : out_(out) {}
+  // The parse failed: close what is open (the JSON line becomes {..., "incomplete": true}).
+  virtual void abort() {}
+  const Summary& summary() const noexcept { return summary_; }
+  // Keys the format could not represent (resp: empty collections, which Redis cannot hold).
+  std::uint64_t not_represented() const noexcept { return not_represented_; }
+
+ protected:
+  core::Flow line_done() {
+    out_.line_done();
+    return out_.closed() ? core::Flow::stop : core::Flow::next;
+  }
+  // Inside a long line (a huge key): let a full block go out mid-line.
+  core::Flow spill() {
+    if (out_.buffer().size() >= (1u << 20)) out_.flush();
+    return out_.closed() ? core::Flow::stop : core::Flow::next;
+  }
+
+  OutBuffer& out_;
+  Summary summary_;
+  std::uint64_t not_represented_ = 0;
+};
+
+std::unique_ptr<Sink> make_json_sink(OutBuffer& out);
+std::unique_ptr<Sink> make_human_sink(OutBuffer& out);
+std::unique_ptr<Sink> make_resp_sink(OutBuffer& out);
+std::unique_ptr<Sink> make_keys_sink(OutBuffer& out);
+// Counts and verifies only; prints nothing until write_check_report().
+std::unique_ptr<Sink> make_check_sink(OutBuffer& out);
+std::unique_ptr<Sink> make_sink(Format format, OutBuffer& out);
+
+}  // namespace redis_repl::formats
