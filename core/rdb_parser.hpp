@@ -43,6 +43,8 @@ class RdbParser {
   const Error& error() const noexcept { return error_; }
   std::uint64_t offset() const noexcept { return offset_; }  // bytes consumed so far
   int version() const noexcept { return version_; }
+  // Bytes held back because the item they start is not complete yet.
+  std::size_t buffered() const noexcept { return buf_.size() - head_; }
   // Bytes received after the RDB ended (after done): a diskless EOF mark, the command stream, or
   // trailing garbage in a file.
   std::string_view trailing() const noexcept { return trailing_; }

@@ -1,0 +1,69 @@
+// tests/support/fixtures.hpp — reading the shared RDB corpus, and turning parser events into text.
+//
+// The corpus lives beside the repository (../shared/fixtures/rdb) and is read in place, never
+// copied. RecordingVisitor writes one text line per visitor call, so two parses can be compared
+// as strings and a failure shows where they part.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/rdb_parser.hpp"
+#include "core/rdb_visitor.hpp"
+
+namespace redis_repl::test {
+
+std::string fixtures_dir();
+std::string read_file(const std::string& path);
+// Every .rdb under the corpus, relative to fixtures_dir(), sorted.
+std::vector<std::string> all_rdb_fixtures();
+bool file_exists(const std::string& path);
+
+class RecordingVisitor : public core::RdbVisitor {
+ public:
+  std::string log;
+
+  core::Flow on_header(const core::Header& h) override;
+  core::Flow on_aux(std::string_view f, std::string_view v) override;
+  core::Flow on_select_db(std::uint64_t db) override;
+  core::Flow on_resize_db(std::uint64_t k, std::uint64_t e) override;
+  core::Flow on_slot_info(std::uint64_t s, std::uint64_t k, std::uint64_t e) override;
+  core::Flow on_function(std::string_view code, std::string_view description) override;
+  core::Flow on_module_aux_begin(const core::ModuleInfo& m, std::uint64_t when) override;
+  core::Flow on_module_aux_end() override;
+  core::Flow on_key_begin(const core::KeyInfo& k) override;
+  core::Flow on_string(std::string_view v) override;
+  core::Flow on_list_item(std::string_view v) override;
+  core::Flow on_set_member(std::string_view v) override;
+  core::Flow on_zset_member(std::string_view m, double s) override;
+  core::Flow on_hash_field(std::string_view f, std::string_view v, std::int64_t e) override;
+  core::Flow on_stream_entry(core::StreamId id, std::span<const std::string_view> f) override;
+  core::Flow on_stream_meta(const core::StreamMeta& m) override;
+  core::Flow on_stream_group_begin(const core::StreamGroup& g) override;
+  core::Flow on_stream_pending(const core::StreamPending& p) override;
+  core::Flow on_stream_consumer_begin(const core::StreamConsumer& c) override;
+  core::Flow on_stream_consumer_pending(core::StreamId id) override;
+  core::Flow on_stream_consumer_end() override;
+  core::Flow on_stream_group_end() override;
+  core::Flow on_module_op(const core::ModuleOp& op) override;
+  core::Flow on_key_end(const core::KeyInfo& k) override;
+  core::Flow on_end(const core::EndInfo& e) override;
+};
+
+struct ParseResult {
+  core::Step step = core::Step::need_more;
+  Error error;
+  std::string log;
+};
+
+// Feeds data split at the given points (ascending offsets), then finishes.
+ParseResult parse_split(std::string_view data, const std::vector<std::size_t>& splits,
+                        core::RdbLimits limits = {});
+// Feeds data in chunks of `chunk` bytes (1: byte by byte).
+ParseResult parse_chunked(std::string_view data, std::size_t chunk, core::RdbLimits limits = {});
+
+// The whole JSON Lines output of `dump-rdb --format json` for these bytes.
+std::string dump_json(std::string_view data, std::size_t chunk = 1 << 16);
+
+}  // namespace redis_repl::test
