@@ -167,7 +167,8 @@ int run_dump_rdb(const DumpRdbOptions& o) {
   out.flush();
   if (out.closed()) return static_cast<int>(ExitCode::ok);
   if (out.error())
-    throw Fatal(ExitCode::io, std::string("write to standard output: ") + std::strerror(out.error()));
+    throw Fatal(ExitCode::io,
+                std::string("write to standard output: ") + std::strerror(out.error()));
   return static_cast<int>(ExitCode::ok);
 }
 
@@ -175,7 +176,8 @@ int run_dump_rdb(const DumpRdbOptions& o) {
 
 void register_dump_rdb(CLI::App& app, Runner& runner) {
   auto o = std::make_shared<DumpRdbOptions>();
-  CLI::App* cmd = app.add_subcommand("dump-rdb", "Read an RDB snapshot and write out what it holds");
+  CLI::App* cmd =
+      app.add_subcommand("dump-rdb", "Read an RDB snapshot and write out what it holds");
   cmd->set_help_flag("--help", "Print this help and exit");
   cmd->add_option("--file", o->file, "Read the RDB from this file ('-' for standard input)")
       ->required()

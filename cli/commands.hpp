@@ -16,18 +16,18 @@ namespace redis_repl::cli {
 
 // Documented in man/redis-repl.1, EXIT STATUS.
 enum class ExitCode : int {
-  ok = 0,                // also: stdout closed by the reader (`| head`)
-  internal = 1,          // a bug: an unexpected exception
-  usage = 2,             // bad flags or arguments
-  connect = 3,           // cannot connect, or timed out
-  auth = 4,              // authentication failed
-  permission = 5,        // -NOPERM: the user may not SYNC/PSYNC
-  protocol = 6,          // an unexpected reply from the master
-  rdb_corrupt = 7,       // corrupt or truncated RDB, checksum mismatch
-  rdb_unsupported = 8,   // an RDB format this build does not read (newer version, Valkey 9)
-  resume_refused = 9,    // the master answered a resume with a full resync
-  io = 10,               // cannot read the input or write the output (missing file, full disk)
-  interrupted = 130,     // SIGINT; SIGTERM gives 143
+  ok = 0,               // also: stdout closed by the reader (`| head`)
+  internal = 1,         // a bug: an unexpected exception
+  usage = 2,            // bad flags or arguments
+  connect = 3,          // cannot connect, or timed out
+  auth = 4,             // authentication failed
+  permission = 5,       // -NOPERM: the user may not SYNC/PSYNC
+  protocol = 6,         // an unexpected reply from the master
+  rdb_corrupt = 7,      // corrupt or truncated RDB, checksum mismatch
+  rdb_unsupported = 8,  // an RDB format this build does not read (newer version, Valkey 9)
+  resume_refused = 9,   // the master answered a resume with a full resync
+  io = 10,              // cannot read the input or write the output (missing file, full disk)
+  interrupted = 130,    // SIGINT; SIGTERM gives 143
 };
 
 class Fatal : public std::runtime_error {

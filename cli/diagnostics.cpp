@@ -76,8 +76,8 @@ void Progress::update(std::uint64_t done) {
     line += " / ";
     append_size(line, static_cast<double>(total_));
     char buf[64];
-    std::snprintf(buf, sizeof buf, " (%.0f%%)", 100.0 * static_cast<double>(done) /
-                                                    static_cast<double>(total_));
+    std::snprintf(buf, sizeof buf, " (%.0f%%)",
+                  100.0 * static_cast<double>(done) / static_cast<double>(total_));
     line += buf;
   }
   line += ", ";
@@ -85,8 +85,7 @@ void Progress::update(std::uint64_t done) {
   line += "/s";
   if (total_ && rate > 0 && done <= total_) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, ", ETA %.0fs",
-                  static_cast<double>(total_ - done) / rate);
+    std::snprintf(buf, sizeof buf, ", ETA %.0fs", static_cast<double>(total_ - done) / rate);
     line += buf;
   }
   line += "\x1b[K";

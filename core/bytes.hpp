@@ -13,7 +13,8 @@
 
 namespace redis_repl::core {
 
-static_assert(std::endian::native == std::endian::little, "redis-repl assumes a little-endian host");
+static_assert(std::endian::native == std::endian::little,
+              "redis-repl assumes a little-endian host");
 
 template <class T>
 inline T load(const char* p) noexcept {

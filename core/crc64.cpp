@@ -34,8 +34,8 @@ std::uint64_t crc64(std::uint64_t crc, const void* data, std::size_t size) noexc
     std::memcpy(&w, p, 8);
     w ^= crc;
     crc = tables[7][w & 0xff] ^ tables[6][(w >> 8) & 0xff] ^ tables[5][(w >> 16) & 0xff] ^
-          tables[4][(w >> 24) & 0xff] ^ tables[3][(w >> 32) & 0xff] ^
-          tables[2][(w >> 40) & 0xff] ^ tables[1][(w >> 48) & 0xff] ^ tables[0][w >> 56];
+          tables[4][(w >> 24) & 0xff] ^ tables[3][(w >> 32) & 0xff] ^ tables[2][(w >> 40) & 0xff] ^
+          tables[1][(w >> 48) & 0xff] ^ tables[0][w >> 56];
     p += 8;
     size -= 8;
   }

@@ -34,6 +34,7 @@ class RdbParser::Cursor {
   std::size_t need() const noexcept { return need_; }
   // Where the field being read starts, for error offsets.
   void set_mark() noexcept { mark_ = pos_; }
+  void set_mark(std::size_t at) noexcept { mark_ = at; }
   std::size_t mark() const noexcept { return mark_; }
   // The bytes of the item so far.
   std::string_view consumed() const noexcept { return {data_, pos_}; }

@@ -13,9 +13,9 @@
 namespace redis_repl::core {
 
 struct KeyFilter {
-  std::vector<std::uint64_t> dbs;   // empty: every db
-  std::vector<std::string> globs;   // empty: every key; several: any of them
-  std::vector<ValueType> types;     // empty: every type
+  std::vector<std::uint64_t> dbs;  // empty: every db
+  std::vector<std::string> globs;  // empty: every key; several: any of them
+  std::vector<ValueType> types;    // empty: every type
 
   bool empty() const noexcept { return dbs.empty() && globs.empty() && types.empty(); }
   bool wants_db(std::uint64_t db) const noexcept;
@@ -43,9 +43,7 @@ class FilterVisitor : public RdbVisitor {
   Flow on_string(std::string_view v) override { return inner_.on_string(v); }
   Flow on_list_item(std::string_view v) override { return inner_.on_list_item(v); }
   Flow on_set_member(std::string_view v) override { return inner_.on_set_member(v); }
-  Flow on_zset_member(std::string_view m, double s) override {
-    return inner_.on_zset_member(m, s);
-  }
+  Flow on_zset_member(std::string_view m, double s) override { return inner_.on_zset_member(m, s); }
   Flow on_hash_field(std::string_view f, std::string_view v, std::int64_t e) override {
     return inner_.on_hash_field(f, v, e);
   }

@@ -8,9 +8,7 @@ constexpr std::array<std::string_view, value_type_count> type_names = {
     "string", "list", "set", "zset", "hash", "stream", "module"};
 }
 
-std::string_view type_name(ValueType t) noexcept {
-  return type_names[static_cast<std::size_t>(t)];
-}
+std::string_view type_name(ValueType t) noexcept { return type_names[static_cast<std::size_t>(t)]; }
 
 bool parse_type_name(std::string_view name, ValueType& out) noexcept {
   for (std::size_t i = 0; i < type_names.size(); ++i) {

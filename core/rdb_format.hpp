@@ -27,31 +27,31 @@ enum class Opcode : std::uint8_t {
 };
 
 enum class RdbType : std::uint8_t {
-  string = 0,                      // RDB_TYPE_STRING
-  list = 1,                        // RDB_TYPE_LIST (linked list)
-  set = 2,                         // RDB_TYPE_SET (hash table)
-  zset = 3,                        // RDB_TYPE_ZSET (string scores)
-  hash = 4,                        // RDB_TYPE_HASH (hash table)
-  zset_2 = 5,                      // RDB_TYPE_ZSET_2 (binary scores)
-  module_pre_ga = 6,               // RDB_TYPE_MODULE_PRE_GA
-  module_2 = 7,                    // RDB_TYPE_MODULE_2
-  hash_zipmap = 9,                 // RDB_TYPE_HASH_ZIPMAP
-  list_ziplist = 10,               // RDB_TYPE_LIST_ZIPLIST
-  set_intset = 11,                 // RDB_TYPE_SET_INTSET
-  zset_ziplist = 12,               // RDB_TYPE_ZSET_ZIPLIST
-  hash_ziplist = 13,               // RDB_TYPE_HASH_ZIPLIST
-  list_quicklist = 14,             // RDB_TYPE_LIST_QUICKLIST
-  stream_listpacks = 15,           // RDB_TYPE_STREAM_LISTPACKS
-  hash_listpack = 16,              // RDB_TYPE_HASH_LISTPACK
-  zset_listpack = 17,              // RDB_TYPE_ZSET_LISTPACK
-  list_quicklist_2 = 18,           // RDB_TYPE_LIST_QUICKLIST_2
-  stream_listpacks_2 = 19,         // RDB_TYPE_STREAM_LISTPACKS_2
-  set_listpack = 20,               // RDB_TYPE_SET_LISTPACK
-  stream_listpacks_3 = 21,         // RDB_TYPE_STREAM_LISTPACKS_3
-  hash_metadata_pre_ga = 22,       // RDB_TYPE_HASH_METADATA_PRE_GA (7.4 release candidates)
-  hash_listpack_ex_pre_ga = 23,    // RDB_TYPE_HASH_LISTPACK_EX_PRE_GA
-  hash_metadata = 24,              // RDB_TYPE_HASH_METADATA
-  hash_listpack_ex = 25,           // RDB_TYPE_HASH_LISTPACK_EX
+  string = 0,                    // RDB_TYPE_STRING
+  list = 1,                      // RDB_TYPE_LIST (linked list)
+  set = 2,                       // RDB_TYPE_SET (hash table)
+  zset = 3,                      // RDB_TYPE_ZSET (string scores)
+  hash = 4,                      // RDB_TYPE_HASH (hash table)
+  zset_2 = 5,                    // RDB_TYPE_ZSET_2 (binary scores)
+  module_pre_ga = 6,             // RDB_TYPE_MODULE_PRE_GA
+  module_2 = 7,                  // RDB_TYPE_MODULE_2
+  hash_zipmap = 9,               // RDB_TYPE_HASH_ZIPMAP
+  list_ziplist = 10,             // RDB_TYPE_LIST_ZIPLIST
+  set_intset = 11,               // RDB_TYPE_SET_INTSET
+  zset_ziplist = 12,             // RDB_TYPE_ZSET_ZIPLIST
+  hash_ziplist = 13,             // RDB_TYPE_HASH_ZIPLIST
+  list_quicklist = 14,           // RDB_TYPE_LIST_QUICKLIST
+  stream_listpacks = 15,         // RDB_TYPE_STREAM_LISTPACKS
+  hash_listpack = 16,            // RDB_TYPE_HASH_LISTPACK
+  zset_listpack = 17,            // RDB_TYPE_ZSET_LISTPACK
+  list_quicklist_2 = 18,         // RDB_TYPE_LIST_QUICKLIST_2
+  stream_listpacks_2 = 19,       // RDB_TYPE_STREAM_LISTPACKS_2
+  set_listpack = 20,             // RDB_TYPE_SET_LISTPACK
+  stream_listpacks_3 = 21,       // RDB_TYPE_STREAM_LISTPACKS_3
+  hash_metadata_pre_ga = 22,     // RDB_TYPE_HASH_METADATA_PRE_GA (7.4 release candidates)
+  hash_listpack_ex_pre_ga = 23,  // RDB_TYPE_HASH_LISTPACK_EX_PRE_GA
+  hash_metadata = 24,            // RDB_TYPE_HASH_METADATA
+  hash_listpack_ex = 25,         // RDB_TYPE_HASH_LISTPACK_EX
 };
 inline constexpr std::uint8_t rdb_type_max = 25;
 

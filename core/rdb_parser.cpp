@@ -233,6 +233,7 @@ RdbParser::Status RdbParser::read_count(Cursor& c, std::uint64_t& out,
 }
 
 RdbParser::Status RdbParser::read_string(Cursor& c, std::string_view& out, int slot) {
+  const std::size_t start = c.used();
   std::uint64_t len = 0;
   bool special = false;
   Status s = read_len_special(c, len, special);
@@ -257,14 +258,15 @@ RdbParser::Status RdbParser::read_string(Cursor& c, std::string_view& out, int s
         std::uint64_t clen = 0, ulen = 0;
         if ((s = read_len(c, clen)) != Status::ok) return s;
         if ((s = read_len(c, ulen)) != Status::ok) return s;
+        c.set_mark(start);
         if (ulen > limits_.max_string || clen > limits_.max_string)
           return fail(Errc::limit_exceeded,
                       "compressed string of " + num(ulen) + " bytes is over the " +
                           num(limits_.max_string) + "-byte limit",
                       offset_ + c.mark());
         if (clen == 0 || (ulen == 0)) return fail_corrupt(c, "LZF string with a zero length");
-        if (limits_.input_size && clen > limits_.input_size - std::min(limits_.input_size,
-                                                                         offset_ + c.used()))
+        if (limits_.input_size &&
+            clen > limits_.input_size - std::min(limits_.input_size, offset_ + c.used()))
           return fail_corrupt(c, "LZF string of " + num(clen) + " bytes runs past the input");
         if (!c.take(clen, p)) return Status::more;
         std::string& dst = lzf_[slot];
@@ -281,10 +283,10 @@ RdbParser::Status RdbParser::read_string(Cursor& c, std::string_view& out, int s
     return Status::ok;
   }
   if (len > limits_.max_string)
-    return fail(Errc::limit_exceeded,
-                "string of " + num(len) + " bytes is over the " + num(limits_.max_string) +
-                    "-byte limit",
-                offset_ + c.mark());
+    return fail(
+        Errc::limit_exceeded,
+        "string of " + num(len) + " bytes is over the " + num(limits_.max_string) + "-byte limit",
+        offset_ + c.mark());
   if (limits_.input_size) {
     const std::uint64_t here = offset_ + c.used();
     if (here > limits_.input_size || len > limits_.input_size - here)
@@ -318,7 +320,8 @@ RdbParser::Status RdbParser::step(Cursor& c) {
                         "' (Valkey 9 or later); this build reads REDIS versions " +
                         num(rdb_version_min) + " to " + num(rdb_version_max),
                     0);
-      if (std::memcmp(p, "REDIS", 5) != 0) return fail_corrupt(c, "not an RDB file (no REDIS magic)");
+      if (std::memcmp(p, "REDIS", 5) != 0)
+        return fail_corrupt(c, "not an RDB file (no REDIS magic)");
       int v = 0;
       for (int i = 5; i < 9; ++i) {
         if (p[i] < '0' || p[i] > '9') return fail_corrupt(c, "RDB version is not 4 digits");
@@ -342,10 +345,10 @@ RdbParser::Status RdbParser::step(Cursor& c) {
       if (!c.take(8, p)) return Status::more;
       const std::uint64_t stored = load_le64(p);
       if (limits_.verify_crc && stored != 0 && stored != crc_)
-        return fail(Errc::rdb_corrupt,
-                    "CRC64 mismatch: the file says " + hex64(stored) + ", the data gives " +
-                        hex64(crc_),
-                    offset_);
+        return fail(
+            Errc::rdb_corrupt,
+            "CRC64 mismatch: the file says " + hex64(stored) + ", the data gives " + hex64(crc_),
+            offset_);
       state_ = State::done;
       flow(visitor_.on_end(EndInfo{version_, offset_ + 8, true, stored, crc_}));
       return Status::ok;
@@ -763,7 +766,8 @@ RdbParser::Status RdbParser::decode_blob(std::string_view blob, std::uint64_t at
       if (arity >= 2 && (n = reader.next(y)) != Next::item)
         return bad(n == Next::error ? reader.error() : "odd number of entries in a paired blob");
       if (arity == 3 && (n = reader.next(z)) != Next::item)
-        return bad(n == Next::error ? reader.error() : "hash entries not in field/value/ttl triples");
+        return bad(n == Next::error ? reader.error()
+                                    : "hash entries not in field/value/ttl triples");
       if (skip_) continue;
       switch (info_.type) {
         case ValueType::list:
@@ -814,11 +818,10 @@ RdbParser::Status RdbParser::decode_blob(std::string_view blob, std::uint64_t at
     case RdbType::hash_listpack_ex: {
       ListpackReader r;
       if ((err = r.open(blob))) return bad(err);
-      const int arity = info_.type == ValueType::list || info_.type == ValueType::set ? 1
-                        : (type == RdbType::hash_listpack_ex ||
-                           type == RdbType::hash_listpack_ex_pre_ga)
-                            ? 3
-                            : 2;
+      const int arity =
+          info_.type == ValueType::list || info_.type == ValueType::set                     ? 1
+          : (type == RdbType::hash_listpack_ex || type == RdbType::hash_listpack_ex_pre_ga) ? 3
+                                                                                            : 2;
       return pairs(r, arity);
     }
     case RdbType::set_intset: {

@@ -108,9 +108,9 @@ class RdbParser {
   State state_ = State::header;
   int version_ = 0;
 
-  std::string buf_;          // received, not yet consumed
-  std::size_t head_ = 0;     // first unconsumed byte of buf_
-  std::size_t want_ = 0;     // bytes the pending item needs from head_ before it can be retried
+  std::string buf_;           // received, not yet consumed
+  std::size_t head_ = 0;      // first unconsumed byte of buf_
+  std::size_t want_ = 0;      // bytes the pending item needs from head_ before it can be retried
   std::uint64_t offset_ = 0;  // absolute offset of the next unconsumed byte
   std::string trailing_;
   Error error_;

@@ -40,8 +40,8 @@ RdbParser::Status RdbParser::step_stream(Cursor& c) {
       const std::uint64_t at = offset_ + c.used();
       if ((s = read_string(c, lp, 1)) != Status::ok) return s;
       if (node_key.size() != 16)
-        return fail_corrupt(c, "stream node key of " + std::to_string(node_key.size()) +
-                                   " bytes (16 expected)");
+        return fail_corrupt(
+            c, "stream node key of " + std::to_string(node_key.size()) + " bytes (16 expected)");
       if ((s = decode_stream_node(node_key, lp, at)) != Status::ok) return s;
       if (--left_ == 0) state_ = State::stream_meta;
       return Status::ok;

@@ -70,7 +70,7 @@ struct StreamGroup {
   std::string_view name;
   StreamId last_id;
   std::optional<std::int64_t> entries_read;  // absent in v1, or stored as -1 (unknown)
-  std::uint64_t pending = 0;  // entries in the group's pending list
+  std::uint64_t pending = 0;                 // entries in the group's pending list
 };
 
 struct StreamPending {
@@ -114,9 +114,7 @@ class RdbVisitor {
   virtual Flow on_function(std::string_view /*code*/, std::string_view /*description*/) {
     return Flow::next;
   }
-  virtual Flow on_module_aux_begin(const ModuleInfo&, std::uint64_t /*when*/) {
-    return Flow::next;
-  }
+  virtual Flow on_module_aux_begin(const ModuleInfo&, std::uint64_t /*when*/) { return Flow::next; }
   virtual Flow on_module_aux_end() { return Flow::next; }
 
   virtual Flow on_key_begin(const KeyInfo&) { return Flow::next; }

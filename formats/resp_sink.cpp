@@ -332,10 +332,9 @@ class RespSink final : public Sink {
     }
   }
   Flow maybe_flush_batch() {
-    if (batch_.count() >= batch_elements * (type_ == core::ValueType::list ||
-                                                    type_ == core::ValueType::set
-                                                ? 1
-                                                : 2) ||
+    if (batch_.count() >=
+            batch_elements *
+                (type_ == core::ValueType::list || type_ == core::ValueType::set ? 1 : 2) ||
         batch_.bytes() >= batch_bytes)
       return flush_batch();
     return Flow::next;

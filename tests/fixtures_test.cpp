@@ -2,6 +2,8 @@
 // must come out of `dump-rdb --format json` with the same keys, types, values, expiries, hash
 // field expiries, functions, stream entries and consumer groups; every other file must parse or
 // fail with the documented error, never crash.
+#include "support/fixtures.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "core/rdb_parser.hpp"
-#include "support/fixtures.hpp"
 
 namespace redis_repl::test {
 namespace {
@@ -108,8 +109,7 @@ void compare_stream(const std::string& key, const json& ours, const json& truth,
     if (ours.at("entries_added") != info.at("entries-added")) d.add(key, "entries_added differs");
     if (ours.at("max_deleted_entry_id") != info.at("max-deleted-entry-id"))
       d.add(key, "max_deleted_entry_id differs");
-    if (ours.at("first_id") != info.at("recorded-first-entry-id"))
-      d.add(key, "first_id differs");
+    if (ours.at("first_id") != info.at("recorded-first-entry-id")) d.add(key, "first_id differs");
   }
   // Groups: the PEL with its owners, the consumers with their pending ids.
   const json& tg = info.at("groups");
@@ -154,8 +154,8 @@ void compare_stream(const std::string& key, const json& ours, const json& truth,
       // active-time is stored from RDB 11 (type 21) on, and reported by 7.2+ loaders.
       if (!c.at("active_time_ms").is_null()) {
         for (const json& tcj : t.at("consumers")) {
-          if (truth_bytes(tcj.at("name")) == our_bytes(c.at("name")) && tcj.contains("active-time") &&
-              tcj.at("active-time") != c.at("active_time_ms"))
+          if (truth_bytes(tcj.at("name")) == our_bytes(c.at("name")) &&
+              tcj.contains("active-time") && tcj.at("active-time") != c.at("active_time_ms"))
             d.add(key, "consumer active time differs");
         }
       }
@@ -292,7 +292,8 @@ TEST_CASE("fixtures: every key agrees with what a real server loaded") {
         end = j;
       }
     }
-    REQUIRE_MESSAGE(!end.is_null(), "no end line: " << out.substr(out.size() > 300 ? out.size() - 300 : 0));
+    REQUIRE_MESSAGE(!end.is_null(),
+                    "no end line: " << out.substr(out.size() > 300 ? out.size() - 300 : 0));
 
     std::set<std::string> truth_functions;
     for (const json& fn : truth.at("functions"))
@@ -316,7 +317,8 @@ TEST_CASE("fixtures: every key agrees with what a real server loaded") {
     }
     std::size_t our_keys = 0;
     for (const auto& [db, keys] : ours) our_keys += keys.size();
-    CHECK_MESSAGE(our_keys == truth_keys, "we report " << our_keys << " keys, the server " << truth_keys);
+    CHECK_MESSAGE(our_keys == truth_keys,
+                  "we report " << our_keys << " keys, the server " << truth_keys);
     std::string diffs;
     for (const std::string& l : d.lines) diffs += "\n  " + l;
     CHECK_MESSAGE(d.lines.empty(), diffs);

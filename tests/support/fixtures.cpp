@@ -88,8 +88,8 @@ Flow RecordingVisitor::on_module_aux_end() {
 }
 Flow RecordingVisitor::on_key_begin(const core::KeyInfo& k) {
   log += "key " + std::to_string(k.db) + " " + q(k.key) + " " +
-         std::to_string(static_cast<int>(k.rdb_type)) + " expire=" +
-         (k.expire_ms ? std::to_string(*k.expire_ms) : "-") +
+         std::to_string(static_cast<int>(k.rdb_type)) +
+         " expire=" + (k.expire_ms ? std::to_string(*k.expire_ms) : "-") +
          " idle=" + (k.idle_s ? std::to_string(*k.idle_s) : "-") +
          " freq=" + (k.freq ? std::to_string(*k.freq) : "-") + " at=" + std::to_string(k.offset) +
          (k.type == core::ValueType::module ? " module=" + std::string(k.module.name) : "") + "\n";
@@ -190,6 +190,7 @@ ParseResult parse_split(std::string_view data, const std::vector<std::size_t>& s
   feed(data.substr(at));
   if (r.step != core::Step::failed && r.step != core::Step::done) r.step = p.finish();
   r.error = p.error();
+  r.offset = p.offset();
   r.log = std::move(v.log);
   return r;
 }

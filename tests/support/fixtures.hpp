@@ -55,6 +55,7 @@ struct ParseResult {
   core::Step step = core::Step::need_more;
   Error error;
   std::string log;
+  std::uint64_t offset = 0;  // bytes consumed
 };
 
 // Feeds data split at the given points (ascending offsets), then finishes.

@@ -1,0 +1,41 @@
+// tests/support/rdb_builder.hpp — hand-made RDB bytes for cases no server file has: every
+// length and integer form, each packed encoding, corruptions with exact offsets.
+#pragma once
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace redis_repl::test {
+
+class RdbBuilder {
+ public:
+  explicit RdbBuilder(int version = 10);
+  RdbBuilder& byte(std::uint8_t b);
+  RdbBuilder& raw(std::string_view bytes);
+  RdbBuilder& len(std::uint64_t n);  // the shortest length form
+  RdbBuilder& len32(std::uint32_t n);
+  RdbBuilder& len64(std::uint64_t n);
+  RdbBuilder& str(std::string_view s);  // length-prefixed, plain
+  RdbBuilder& le32(std::uint32_t v);
+  RdbBuilder& le64(std::uint64_t v);
+  RdbBuilder& be64(std::uint64_t v);
+  // EOF opcode and, for RDB 5 and later, the CRC64 (or zero).
+  std::string finish(bool with_crc = true);
+  std::string bytes() const { return out_; }
+  std::size_t size() const { return out_.size(); }
+
+ private:
+  std::string out_;
+  int version_;
+};
+
+// One packed entry: a string or an integer.
+using PackedEntry = std::variant<std::string, std::int64_t>;
+// A listpack with each integer in its smallest encoding and each string in its smallest form.
+std::string listpack(std::initializer_list<PackedEntry> entries);
+// A ziplist likewise (RDB 6+ integer encodings).
+std::string ziplist(std::initializer_list<PackedEntry> entries);
+
+}  // namespace redis_repl::test
