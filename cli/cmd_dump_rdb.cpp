@@ -125,13 +125,17 @@ int run_dump_rdb(const DumpRdbOptions& o) {
     }
     total += static_cast<std::uint64_t>(n);
     step = parser.feed({buf.get(), static_cast<std::size_t>(n)});
-    while (step == core::Step::stopped && !out.closed()) step = parser.feed({});
-    if (step == core::Step::failed || step == core::Step::done || out.closed()) break;
+    while (step == core::Step::stopped && out.ok() && !caught_signal()) step = parser.feed({});
+    if (step == core::Step::failed || step == core::Step::done || !out.ok() || caught_signal())
+      break;
     progress.update(total);
   }
   progress.finish();
 
   if (out.closed()) return static_cast<int>(ExitCode::ok);  // `| head`: a normal end
+  if (out.error())
+    throw Fatal(ExitCode::io,
+                std::string("write to standard output: ") + std::strerror(out.error()));
   if (const int sig = caught_signal()) {
     sink->abort();
     return 128 + sig;

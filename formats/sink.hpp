@@ -2,7 +2,8 @@
 //
 // A sink never chooses exit codes and never retries: it formats what it is told, returns
 // Flow::stop once the reader has closed the output, and on abort() closes whatever it has open
-// so that what was written stays well-formed up to the failure.
+// so that what was written stays well-formed up to the failure. Once the output has failed or
+// been closed, every callback asks the parser to stop.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -29,12 +30,12 @@ class Sink : public core::RdbVisitor {
  protected:
   core::Flow line_done() {
     out_.line_done();
-    return out_.closed() ? core::Flow::stop : core::Flow::next;
+    return out_.ok() ? core::Flow::next : core::Flow::stop;
   }
   // Inside a long line (a huge key): let a full block go out mid-line.
   core::Flow spill() {
     if (out_.buffer().size() >= (1u << 20)) out_.flush();
-    return out_.closed() ? core::Flow::stop : core::Flow::next;
+    return out_.ok() ? core::Flow::next : core::Flow::stop;
   }
 
   OutBuffer& out_;
