@@ -107,7 +107,7 @@ Step RdbParser::finish() {
       what = "the header";
       break;
     case State::top:
-      what = "the next record";
+      what = "the records, before the end-of-file opcode";
       break;
     case State::eof_crc:
       what = "the CRC64 trailer";
@@ -378,7 +378,6 @@ RdbParser::Status RdbParser::step_top(Cursor& c) {
   Status s;
   const char* p;
   if (op < 0xf4 || (op == 0xf4 && version_ < 12)) {
-    if (!have_record_start_) record_start_ = offset_;
     if (op == static_cast<std::uint8_t>(RdbType::module_pre_ga))
       return fail(Errc::rdb_unsupported,
                   "module value of type 6 (written by a Redis 4.0 release candidate) cannot be "
@@ -414,28 +413,24 @@ RdbParser::Status RdbParser::step_top(Cursor& c) {
     }
     case Opcode::expire_ms:
       if (!c.take(8, p)) return Status::more;
-      if (!have_record_start_) record_start_ = offset_;
-      have_record_start_ = true;
+      note_modifier();
       info_.expire_ms = static_cast<std::int64_t>(load_le64(p));
       return Status::ok;
     case Opcode::expire_s:
       if (!c.take(4, p)) return Status::more;
-      if (!have_record_start_) record_start_ = offset_;
-      have_record_start_ = true;
+      note_modifier();
       info_.expire_ms = static_cast<std::int64_t>(static_cast<std::int32_t>(load_le32(p))) * 1000;
       return Status::ok;
     case Opcode::idle: {
       std::uint64_t idle;
       if ((s = read_len(c, idle)) != Status::ok) return s;
-      if (!have_record_start_) record_start_ = offset_;
-      have_record_start_ = true;
+      note_modifier();
       info_.idle_s = idle;
       return Status::ok;
     }
     case Opcode::freq:
       if (!c.take(1, p)) return Status::more;
-      if (!have_record_start_) record_start_ = offset_;
-      have_record_start_ = true;
+      note_modifier();
       info_.freq = static_cast<std::uint8_t>(*p);
       return Status::ok;
     case Opcode::aux: {

@@ -99,6 +99,11 @@ class RdbParser {
   void flow(Flow f) noexcept {
     if (f == Flow::stop) stop_ = true;
   }
+  // A per-key modifier (expiry, idle, freq): the key's record starts at the first one.
+  void note_modifier() noexcept {
+    if (!have_record_start_) record_start_ = offset_;
+    have_record_start_ = true;
+  }
   void begin_key();
   void end_key();
   std::string_view item_text(const PackedItem& item, int slot) noexcept;
