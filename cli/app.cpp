@@ -11,10 +11,11 @@ namespace redis_repl::cli {
 
 void register_all(CLI::App& app, Runner& runner) {
   app.set_help_flag("--help", "Print this help and exit");
-  app.set_version_flag("--version", std::string("redis-repl ") + REDIS_REPL_VERSION +
-                                        " (reads RDB versions " +
-                                        std::to_string(core::rdb_version_min) + " to " +
-                                        std::to_string(core::rdb_version_max) + ")");
+  app.set_version_flag("--version",
+                       std::string("redis-repl ") + REDIS_REPL_VERSION + " (reads RDB versions " +
+                           std::to_string(core::rdb_version_min) + " to " +
+                           std::to_string(core::rdb_version_max) + ")",
+                       "Print the version and the RDB versions it reads, and exit");
   app.require_subcommand(1);
   register_dump_rdb(app, runner);
 }

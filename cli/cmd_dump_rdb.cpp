@@ -99,6 +99,11 @@ int run_dump_rdb(const DumpRdbOptions& o) {
   formats::Format format = formats::Format::json;
   if (!formats::parse_format(o.format, format))
     throw Fatal(ExitCode::usage, "unknown format '" + o.format + "'");
+  if (o.check && format != formats::Format::json)
+    throw Fatal(ExitCode::usage,
+                "--check prints totals as text, or as JSON with --format json; "
+                "--format " +
+                    o.format + " does not go with it");
 
   InputFile in(o.file);
   formats::OutBuffer out(STDOUT_FILENO);

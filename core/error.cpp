@@ -14,6 +14,8 @@ std::string_view describe(Errc code) noexcept {
       return "unsupported RDB";
     case Errc::limit_exceeded:
       return "limit exceeded";
+    case Errc::protocol:
+      return "protocol error";
   }
   return "error";
 }

@@ -15,6 +15,7 @@ enum class Errc : std::uint8_t {
   rdb_truncated,    // the input ended inside the snapshot
   rdb_unsupported,  // well-formed but a format we do not read (newer version, Valkey 9, type 6)
   limit_exceeded,   // a length above a configured safety limit
+  protocol,         // bytes RESP does not allow, or a reply out of place
 };
 
 struct Error {

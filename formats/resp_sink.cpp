@@ -5,6 +5,8 @@
 // streams with XADD, XSETID, XGROUP and XCLAIM; module values with RESTORE of a DUMP payload
 // built from the raw module ops; function libraries with FUNCTION LOAD REPLACE.
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -22,11 +24,19 @@ constexpr std::size_t batch_elements = 128;
 constexpr std::size_t batch_bytes = 1 << 20;
 
 void append_bulk(std::string& out, std::string_view arg) {
-  out.push_back('$');
-  append_uint(out, arg.size());
-  out.append("\r\n", 2);
-  out.append(arg);
-  out.append("\r\n", 2);
+  char head[32];
+  head[0] = '$';
+  char* p = std::to_chars(head + 1, head + 28, arg.size()).ptr;
+  *p++ = '\r';
+  *p++ = '\n';
+  const std::size_t n = static_cast<std::size_t>(p - head);
+  const std::size_t at = out.size();
+  out.resize(at + n + arg.size() + 2);
+  char* o = out.data() + at;
+  std::memcpy(o, head, n);
+  std::memcpy(o + n, arg.data(), arg.size());
+  o[n + arg.size()] = '\r';
+  o[n + arg.size() + 1] = '\n';
 }
 
 std::string id_text(core::StreamId id) {
@@ -53,9 +63,9 @@ class Command {
     arg(core::format_int(buf, v));
   }
   void arg_double(double d) {
-    std::string s;
-    append_double(s, d);
-    arg(s);
+    scratch_.clear();
+    append_double(scratch_, d);
+    arg(scratch_);
   }
   void write_to(std::string& out) const {
     out.push_back('*');
@@ -69,6 +79,7 @@ class Command {
 
  private:
   std::string args_;
+  std::string scratch_;
   std::size_t n_ = 0;
 };
 

@@ -67,8 +67,12 @@ void Summary::write_json(JsonWriter& w) const {
   w.end();
   w.key("checksum");
   w.ascii(checksum_verdict());
-  w.key("crc64");
-  w.ascii(core::hex64(end_.computed_crc));
+  w.key("crc64");  // of the whole file; RDB before version 5 carries none
+  if (end_.has_checksum) {
+    w.ascii(core::hex64(end_.computed_crc));
+  } else {
+    w.null();
+  }
 }
 
 void Summary::write_human(std::string& out) const {
@@ -85,12 +89,12 @@ void Summary::write_human(std::string& out) const {
   if (functions_) {
     out.append(", ");
     append_uint(out, functions_);
-    out.append(" function libraries");
+    out.append(functions_ == 1 ? " function library" : " function libraries");
   }
   if (module_aux_) {
     out.append(", ");
     append_uint(out, module_aux_);
-    out.append(" module aux records");
+    out.append(module_aux_ == 1 ? " module aux record" : " module aux records");
   }
   out.push_back('\n');
   for (const Db& d : dbs_) {
@@ -98,7 +102,7 @@ void Summary::write_human(std::string& out) const {
     append_uint(out, d.db);
     out.append(": ");
     append_uint(out, d.keys);
-    out.append(" keys, ");
+    out.append(d.keys == 1 ? " key, " : " keys, ");
     append_uint(out, d.expires);
     out.append(" with expiry;");
     for (int t = 0; t < core::value_type_count; ++t) {

@@ -172,6 +172,15 @@ void append_double(std::string& out, double d) {
     return;
   }
   char buf[32];
+  // Whole numbers (most scores) print as integers: same text as the shortest form, far cheaper.
+  if (d >= -9007199254740992.0 && d <= 9007199254740992.0) {
+    const auto i = static_cast<std::int64_t>(d);
+    if (static_cast<double>(i) == d && !(i == 0 && std::signbit(d))) {
+      auto r = std::to_chars(buf, buf + sizeof buf, i);
+      out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+      return;
+    }
+  }
   auto r = std::to_chars(buf, buf + sizeof buf, d);
   out.append(buf, static_cast<std::size_t>(r.ptr - buf));
 }
