@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -160,6 +161,7 @@ class RespSink final : public Sink {
   }
   Flow on_stream_entry(core::StreamId id, std::span<const std::string_view> fields) override {
     start_key();
+    if (!stream_added_) first_entry_ = id;
     stream_added_ = true;
     cmd_.start();
     cmd_.arg("XADD");
@@ -198,16 +200,22 @@ class RespSink final : public Sink {
       }
       emit();
     }
+    // A stream saved before Redis 7.0 (RDB_TYPE_STREAM_LISTPACKS) has no entries-added, first id
+    // or max-deleted id: Redis derives them when it loads the file, and so do we.
+    meta_ = m;
+    if (!m.has_v2) {
+      meta_.entries_added = m.length;
+      meta_.first_id = stream_added_ ? first_entry_ : core::StreamId{};
+      meta_.max_deleted_id = core::StreamId{};
+    }
     cmd_.start();
     cmd_.arg("XSETID");
     cmd_.arg(key_);
     cmd_.arg(id_text(m.last_id));
-    if (m.has_v2) {
-      cmd_.arg("ENTRIESADDED");
-      cmd_.arg_int(static_cast<std::int64_t>(m.entries_added));
-      cmd_.arg("MAXDELETEDID");
-      cmd_.arg(id_text(m.max_deleted_id));
-    }
+    cmd_.arg("ENTRIESADDED");
+    cmd_.arg_int(static_cast<std::int64_t>(meta_.entries_added));
+    cmd_.arg("MAXDELETEDID");
+    cmd_.arg(id_text(meta_.max_deleted_id));
     return emit();
   }
   Flow on_stream_group_begin(const core::StreamGroup& g) override {
@@ -219,9 +227,11 @@ class RespSink final : public Sink {
     cmd_.arg(key_);
     cmd_.arg(g.name);
     cmd_.arg(id_text(g.last_id));
-    if (g.entries_read) {
+    const std::optional<std::int64_t> read =
+        meta_.has_v2 ? g.entries_read : estimate_read(g.last_id);
+    if (read) {
       cmd_.arg("ENTRIESREAD");
-      cmd_.arg_int(*g.entries_read);
+      cmd_.arg_int(*read);
     }
     return emit();
   }
@@ -320,6 +330,23 @@ class RespSink final : public Sink {
   }
 
  private:
+  // What Redis estimates as a group's entries-read when it loads a pre-7.0 stream: exact where the
+  // group's last id says it (nothing read, the first entry, the last entry), unknown elsewhere.
+  std::optional<std::int64_t> estimate_read(core::StreamId id) const {
+    auto cmp = [](core::StreamId a, core::StreamId b) {
+      return a.ms != b.ms ? (a.ms < b.ms ? -1 : 1) : a.seq != b.seq ? (a.seq < b.seq ? -1 : 1) : 0;
+    };
+    const auto added = static_cast<std::int64_t>(meta_.entries_added);
+    const auto length = static_cast<std::int64_t>(meta_.length);
+    if (added == 0) return 0;
+    const int to_last = cmp(id, meta_.last_id);
+    if ((length == 0 && to_last <= 0) || to_last == 0) return added;
+    if (to_last > 0) return std::nullopt;
+    const int to_first = cmp(id, meta_.first_id);
+    if (to_first < 0) return added - length;
+    if (to_first == 0) return added - length + 1;
+    return std::nullopt;
+  }
   // First command of a key: SELECT if the db changed, then DEL so that replay replaces.
   void start_key() {
     if (started_) return;
@@ -379,6 +406,8 @@ class RespSink final : public Sink {
   std::string_view batch_verb_;
   std::vector<std::pair<std::string, std::int64_t>> ttls_;
   bool stream_added_ = false;
+  core::StreamId first_entry_;
+  core::StreamMeta meta_;
   bool in_module_key_ = false;
   std::string group_;
   std::string consumer_;

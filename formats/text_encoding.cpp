@@ -76,23 +76,42 @@ void append_base64(std::string& out, std::string_view bytes) {
   }
 }
 
+namespace {
+
+// True when some byte is a control byte, '"' or '\\': eight bytes at a time.
+bool needs_json_escape(std::string_view s) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  std::size_t i = 0;
+  for (; s.size() - i >= 8; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const std::uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+    if ((((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((slash - ones) & ~slash)) & highs)
+      return true;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '"' || c == '\\') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void append_json_quoted(std::string& out, std::string_view s) {
+  if (!needs_json_escape(s)) {  // the common case: one copy
+    const std::size_t at = out.size();
+    out.resize(at + s.size() + 2);
+    char* o = out.data() + at;
+    o[0] = '"';
+    std::memcpy(o + 1, s.data(), s.size());
+    o[s.size() + 1] = '"';
+    return;
+  }
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
   std::size_t run = 0;  // start of the pending run of bytes that need no escape
   for (std::size_t i = 0; i < s.size(); ++i) {
-    // Skip eight bytes at a time while none is a control byte, '"' or '\\'.
-    while (s.size() - i >= 8) {
-      std::uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-      const std::uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
-      const std::uint64_t hit =
-          ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((slash - ones) & ~slash);
-      if (hit & highs) break;
-      i += 8;
-    }
-    if (i >= s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + run, i - run);

@@ -1,0 +1,136 @@
+// Real-server test support: RedisServer runs a private `redis-server` (found in PATH) on a free
+// 127.0.0.1 port in a fresh temporary directory, and RespClient talks RESP2 to it over loopback.
+// A missing redis-server is an error, never a skip: construction throws a clear message.
+// The server waits (bounded) until it answers PING and has finished loading; on destruction it is
+// stopped by pid (SIGTERM, bounded wait, SIGKILL) and its directory is removed.
+// Every socket operation and child process has a timeout, so a test cannot hang.
+// Not provided: other bind addresses, TLS, AUTH, RESP3 types, cluster or sentinel modes.
+// run_program() runs a helper program (e.g. the redis-repl binary) and captures its output.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace redis_repl::test {
+
+using std::chrono::milliseconds;
+
+// Thrown for I/O errors, timeouts, protocol errors and servers that do not start.
+class HarnessError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One RESP2 reply. A nil bulk string and a nil array are both Type::nil.
+struct Reply {
+  enum class Type { simple, error, integer, bulk, nil, array };
+  Type type = Type::nil;
+  std::string str;              // simple, error and bulk
+  std::int64_t integer = 0;     // integer
+  std::vector<Reply> elements;  // array
+
+  bool is_error() const { return type == Type::error; }
+  // One line for messages: strings quoted with non-printable bytes escaped, arrays in brackets;
+  // long strings are cut at max_string bytes.
+  std::string describe(std::size_t max_string = 200) const;
+  friend bool operator==(const Reply&, const Reply&) = default;
+};
+
+// A command as a RESP array of bulk strings (binary-safe).
+std::string encode_command(const std::vector<std::string>& args);
+
+// Bytes quoted for a message: printable ASCII as is, the rest as \xNN; cut at max_bytes.
+std::string quote_bytes(std::string_view bytes, std::size_t max_bytes = 200);
+
+// A synchronous RESP2 client on a TCP connection to 127.0.0.1:port. Each public call has to
+// finish within the timeout or throws HarnessError; error replies are returned, not thrown.
+class RespClient {
+ public:
+  explicit RespClient(int port, milliseconds timeout = milliseconds(10000));
+  ~RespClient();
+  RespClient(RespClient&& other) noexcept;
+  RespClient& operator=(RespClient&& other) noexcept;
+  RespClient(const RespClient&) = delete;
+  RespClient& operator=(const RespClient&) = delete;
+
+  // Sends one command and reads its reply.
+  Reply command(const std::vector<std::string>& args);
+  // Sends all commands, then reads one reply per command (in order).
+  std::vector<Reply> pipeline(const std::vector<std::vector<std::string>>& commands);
+  // Lower level: write bytes as they are (e.g. a batch of encoded commands), read one reply.
+  void send_raw(std::string_view bytes);
+  Reply read_reply();
+
+  void set_timeout(milliseconds timeout) { timeout_ = timeout; }
+
+ private:
+  void fill(std::chrono::steady_clock::time_point deadline);
+  std::string read_line(std::chrono::steady_clock::time_point deadline);
+  Reply parse(std::chrono::steady_clock::time_point deadline, int depth);
+
+  int fd_ = -1;
+  milliseconds timeout_;
+  std::string in_;
+  std::size_t pos_ = 0;
+};
+
+struct ServerOptions {
+  // An RDB file to load at start-up: copied into the server's directory and named by
+  // --dbfilename. Empty: the server starts with no data.
+  std::filesystem::path rdb_file;
+  // More `--name value` arguments, after the fixed ones (--bind, --port and --dir come last
+  // and cannot be overridden).
+  std::vector<std::string> extra_args;
+  milliseconds start_timeout{10000};
+  std::string executable = "redis-server";
+};
+
+class RedisServer {
+ public:
+  explicit RedisServer(ServerOptions options = {});
+  ~RedisServer();  // stop()
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  RespClient client(milliseconds timeout = milliseconds(10000)) const {
+    return RespClient(port_, timeout);
+  }
+  // The end of the server's log (its standard output and error), for failure messages.
+  std::string log_tail(std::size_t max_bytes = 4000) const;
+
+  // Sends SIGTERM without waiting: lets several servers shut down in parallel.
+  void request_stop();
+  // Stops the server (SIGTERM, up to 5 s, then SIGKILL) and removes its directory. Idempotent.
+  void stop() noexcept;
+
+ private:
+  bool start_once(const ServerOptions& options, std::string& failure);
+
+  std::filesystem::path dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+struct ProgramResult {
+  int exit_code = -1;  // exit status, or 128 + signal number when killed by a signal
+  std::string out;     // standard output
+  std::string err;     // standard error
+};
+
+// Runs argv[0] (a path, or a name searched in PATH) with standard input from /dev/null and
+// captures its output. Throws HarnessError when it cannot start or runs longer than timeout
+// (it is killed then).
+ProgramResult run_program(const std::vector<std::string>& argv,
+                          milliseconds timeout = milliseconds(120000));
+
+}  // namespace redis_repl::test
