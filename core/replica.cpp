@@ -1,0 +1,538 @@
+#include "core/replica.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "core/rdb_filter.hpp"
+
+namespace redis_repl::core {
+
+// The repl_state steps of replication.c that a replica goes through after connecting.
+enum class Replica::Phase : std::uint8_t {
+  receive_ping_reply,         // REPL_STATE_RECEIVE_PING_REPLY
+  receive_handshake_replies,  // REPL_STATE_RECEIVE_AUTH_REPLY ... _CAPA_REPLY
+  receive_psync_reply,        // REPL_STATE_RECEIVE_PSYNC_REPLY
+  receive_payload_header,     // REPL_STATE_TRANSFER, before the $ line
+  transfer,                   // REPL_STATE_TRANSFER, payload bytes
+  transfer_mark,              // the 40-byte mark that ends a diskless payload
+  connected,                  // REPL_STATE_CONNECTED: the command stream
+  done,
+  failed,
+};
+
+struct Replica::HandshakeStep {
+  std::string what;  // "AUTH", "REPLCONF capa", ...
+  bool tolerated;    // an error reply is logged by Redis as non-critical and the handshake goes on
+};
+
+// Passes every snapshot fact on, keeping the aux field the stream needs: repl-stream-db.
+class Replica::AuxWatcher final : public FilterVisitor {
+ public:
+  explicit AuxWatcher(RdbVisitor& inner) : FilterVisitor(no_filter_, inner) {}
+  Flow on_aux(std::string_view field, std::string_view value) override {
+    if (field == "repl-stream-db") {
+      std::uint64_t db = 0;
+      auto r = std::from_chars(value.data(), value.data() + value.size(), db);
+      if (r.ec == std::errc{} && r.ptr == value.data() + value.size()) stream_db = db;
+    }
+    return FilterVisitor::on_aux(field, value);
+  }
+  std::optional<std::uint64_t> stream_db;
+
+ private:
+  static inline const KeyFilter no_filter_{};
+};
+
+namespace {
+
+constexpr std::size_t eof_mark_size = 40;
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  return true;
+}
+
+bool equals_nocase(std::string_view s, std::string_view lower) {
+  return s.size() == lower.size() && starts_with_nocase(s, lower);
+}
+
+bool is_replid(std::string_view s) {
+  return s.size() == 40 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+template <class T>
+bool parse_number(std::string_view s, T& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && r.ec == std::errc{} && r.ptr == s.data() + s.size();
+}
+
+// Replies that mean "not now" rather than "never".
+bool transient_error(std::string_view line) {
+  return line.starts_with("-LOADING") || line.starts_with("-NOMASTERLINK") ||
+         line.starts_with("-MASTERDOWN") || line.starts_with("-BUSY");
+}
+
+}  // namespace
+
+Replica::Replica(ReplicaConfig config, RdbVisitor& snapshot_visitor, Clock::time_point now)
+    : config_(std::move(config)),
+      watcher_(std::make_unique<AuxWatcher>(snapshot_visitor)),
+      phase_(Phase::receive_ping_reply),
+      now_(now),
+      last_io_(now),
+      last_ack_(now) {
+  send({"PING"});
+}
+
+Replica::~Replica() = default;
+
+bool Replica::streaming() const noexcept { return phase_ == Phase::connected; }
+
+void Replica::send(std::initializer_list<std::string_view> args) {
+  output_.push_back('*');
+  output_.append(std::to_string(args.size()));
+  output_.append("\r\n");
+  for (std::string_view a : args) {
+    output_.push_back('$');
+    output_.append(std::to_string(a.size()));
+    output_.append("\r\n");
+    output_.append(a);
+    output_.append("\r\n");
+  }
+}
+
+void Replica::queue_ack(std::int64_t offset) {
+  send({"REPLCONF", "ACK", std::to_string(offset)});
+  last_ack_ = now_;
+}
+
+void Replica::confirm(std::int64_t offset) noexcept { confirmed_ = std::max(confirmed_, offset); }
+
+std::string Replica::take_output() {
+  if (getack_offset_ >= 0 && phase_ == Phase::connected) {
+    // REPLCONF GETACK is answered with the offset before the GETACK itself, as a Redis replica
+    // does, once everything before it has been written out.
+    queue_ack(std::min(getack_offset_, confirmed_));
+    getack_offset_ = -1;
+  }
+  return std::move(output_);
+}
+
+void Replica::receive(std::string_view bytes) {
+  if (bytes.empty()) return;
+  last_io_ = now_;
+  switch (phase_) {
+    case Phase::receive_ping_reply:
+    case Phase::receive_handshake_replies:
+    case Phase::receive_psync_reply:
+    case Phase::receive_payload_header:
+      lines_.feed(bytes);
+      break;
+    case Phase::transfer:
+    case Phase::transfer_mark:
+      after_rdb_.append(bytes);
+      break;
+    case Phase::connected:
+      commands_.feed(bytes);
+      break;
+    case Phase::done:
+    case Phase::failed:
+      break;
+  }
+}
+
+void Replica::peer_closed() { closed_ = true; }
+
+void Replica::tick(Clock::time_point now) {
+  now_ = now;
+  if (phase_ == Phase::connected && now_ - last_ack_ >= config_.ack_period) {
+    // Everything handed out and confirmed; Redis's replicationCron sends one every second.
+    queue_ack(confirmed_);
+  }
+}
+
+Event Replica::fail(FailKind kind, Errc code, std::string message) {
+  phase_ = Phase::failed;
+  Event e;
+  e.kind = Event::Kind::failed;
+  e.fail_kind = kind;
+  e.error = Error{code, std::move(message),
+                  static_cast<std::uint64_t>(std::max<std::int64_t>(stream_offset_, 0))};
+  return e;
+}
+
+Event Replica::next_event() {
+  for (;;) {
+    switch (phase_) {
+      case Phase::receive_ping_reply:
+      case Phase::receive_handshake_replies:
+      case Phase::receive_psync_reply:
+      case Phase::receive_payload_header: {
+        std::string line;
+        std::uint64_t size = 0;
+        const ReadStatus s = lines_.next_line(line, size);
+        if (s == ReadStatus::failed)
+          return fail(FailKind::protocol, Errc::protocol, lines_.error().message);
+        if (s == ReadStatus::need_more) break;
+        Event e = phase_ == Phase::receive_psync_reply      ? psync_reply(line)
+                  : phase_ == Phase::receive_payload_header ? payload_header(line)
+                                                            : handshake_reply(line);
+        if (e.kind != Event::Kind::need_data) return e;
+        continue;
+      }
+      case Phase::transfer:
+      case Phase::transfer_mark: {
+        Event e = transfer();
+        if (e.kind != Event::Kind::need_data) return e;
+        break;
+      }
+      case Phase::connected: {
+        Event e = stream_command();
+        if (e.kind != Event::Kind::need_data) return e;
+        break;
+      }
+      case Phase::done:
+        if (!done_reported_) {
+          done_reported_ = true;
+          Event e;
+          e.kind = Event::Kind::done;
+          return e;
+        }
+        return Event{};
+      case Phase::failed:
+        return Event{};
+    }
+    // Nothing more from the bytes at hand.
+    if (closed_) {
+      const char* where = phase_ == Phase::connected ? "the command stream"
+                          : phase_ == Phase::transfer || phase_ == Phase::transfer_mark
+                              ? "the snapshot transfer"
+                              : "the handshake";
+      return fail(FailKind::closed, Errc::protocol,
+                  std::string("the master closed the connection during ") + where);
+    }
+    if (now_ - last_io_ >= config_.timeout) {
+      return fail(FailKind::timeout, Errc::protocol,
+                  phase_ == Phase::connected
+                      ? "no data nor PING from the master for " +
+                            std::to_string(config_.timeout.count() / 1000) + " s"
+                      : "timed out waiting for the master");
+    }
+    return Event{};
+  }
+}
+
+// ---- handshake ------------------------------------------------------------------------------
+
+Event Replica::handshake_reply(std::string_view line) {
+  if (line.empty()) return Event{};  // a keep-alive newline: nothing to read in it
+  if (phase_ == Phase::receive_ping_reply) {
+    // Redis accepts an authentication error here: PING only proves the link is alive.
+    const bool ok = line.front() == '+' || line.starts_with("-NOAUTH") ||
+                    line.starts_with("-NOPERM") || line.starts_with("-ERR operation not permitted");
+    if (!ok) {
+      if (transient_error(line))
+        return fail(FailKind::transient, Errc::protocol, "PING: " + std::string(line.substr(1)));
+      return fail(FailKind::protocol, Errc::protocol,
+                  "unexpected reply to PING: '" + std::string(line) + "'");
+    }
+    // AUTH and every REPLCONF go out together; their replies are read in order (Redis 6.2+).
+    if (!config_.password.empty()) {
+      if (config_.user.empty()) {
+        send({"AUTH", config_.password});
+      } else {
+        send({"AUTH", config_.user, config_.password});
+      }
+      steps_.push_back({"AUTH", false});
+    }
+    if (config_.listening_port) {
+      send({"REPLCONF", "listening-port", std::to_string(config_.listening_port)});
+      steps_.push_back({"REPLCONF listening-port", true});
+    }
+    send({"REPLCONF", "capa", "eof", "capa", "psync2"});
+    steps_.push_back({"REPLCONF capa", true});
+    if (config_.snapshot == ReplicaConfig::Snapshot::only) {
+      send({"REPLCONF", "rdb-only", "1"});  // Redis 6.2+; older masters say -ERR, tolerated
+      steps_.push_back({"REPLCONF rdb-only", true});
+    } else if (config_.snapshot == ReplicaConfig::Snapshot::empty) {
+      send({"REPLCONF", "rdb-filter-only", ""});  // Redis 7.0+; older ones send everything
+      steps_.push_back({"REPLCONF rdb-filter-only", true});
+    }
+    phase_ = Phase::receive_handshake_replies;
+    return Event{};
+  }
+  const HandshakeStep& step = steps_[step_];
+  if (line.front() == '-') {
+    if (line.starts_with("-NOPERM"))
+      return fail(FailKind::permission, Errc::protocol,
+                  step.what + ": permission refused: " + std::string(line.substr(1)));
+    if (line.starts_with("-NOAUTH"))
+      return fail(FailKind::auth, Errc::protocol,
+                  "the master requires authentication (" + std::string(line.substr(1)) + ")");
+    if (!step.tolerated)
+      return fail(FailKind::auth, Errc::protocol,
+                  step.what + " failed: " + std::string(line.substr(1)));
+  } else if (line.front() != '+') {
+    return fail(FailKind::protocol, Errc::protocol,
+                "unexpected reply to " + step.what + ": '" + std::string(line) + "'");
+  }
+  if (++step_ < steps_.size()) return Event{};
+  // Every reply is in: only now may PSYNC go out (Redis refuses it behind pending output).
+  if (config_.replid != "?" && config_.offset >= 0) {
+    send({"PSYNC", config_.replid, std::to_string(config_.offset + 1)});
+  } else {
+    send({"PSYNC", "?", "-1"});
+  }
+  phase_ = Phase::receive_psync_reply;
+  return Event{};
+}
+
+Event Replica::psync_reply(std::string_view line) {
+  if (line.empty()) return Event{};  // keep-alive newlines can precede +FULLRESYNC
+  if (line.starts_with("+FULLRESYNC")) {
+    const std::string_view rest = line.substr(std::min<std::size_t>(line.size(), 12));
+    const std::size_t sp = rest.find(' ');
+    const std::string_view id = rest.substr(0, sp);
+    std::int64_t offset = -1;
+    if (sp == std::string_view::npos || !is_replid(id) ||
+        !parse_number(rest.substr(sp + 1), offset) || offset < 0)
+      return fail(FailKind::protocol, Errc::protocol,
+                  "malformed reply to PSYNC: '" + std::string(line) + "'");
+    replid_.assign(id);
+    stream_offset_ = offset;
+    boundary_ = offset;
+    phase_ = Phase::receive_payload_header;
+    Event e;
+    e.kind = Event::Kind::full_resync;
+    e.replid = replid_;
+    e.offset = offset;
+    return e;
+  }
+  if (line == "+CONTINUE" || line.starts_with("+CONTINUE ")) {
+    if (config_.replid == "?" || config_.offset < 0)
+      return fail(FailKind::protocol, Errc::protocol, "+CONTINUE to a request for a full sync");
+    const std::string_view id =
+        line.size() > 10 ? line.substr(10) : std::string_view(config_.replid);
+    if (!is_replid(id))
+      return fail(FailKind::protocol, Errc::protocol,
+                  "malformed reply to PSYNC: '" + std::string(line) + "'");
+    Event e;
+    e.kind = Event::Kind::partial_resync;
+    e.new_replid = id != config_.replid;
+    replid_.assign(id);
+    stream_offset_ = config_.offset;
+    boundary_ = config_.offset;
+    db_ = boundary_db_ = config_.db;  // no SELECT is resent after +CONTINUE
+    confirmed_ = boundary_;
+    phase_ = Phase::connected;
+    commands_.feed(lines_.take_buffered());
+    e.replid = replid_;
+    e.offset = config_.offset;
+    return e;
+  }
+  if (transient_error(line))
+    return fail(FailKind::transient, Errc::protocol, "PSYNC: " + std::string(line.substr(1)));
+  if (line.starts_with("-NOAUTH"))
+    return fail(FailKind::auth, Errc::protocol,
+                "the master requires authentication (" + std::string(line.substr(1)) + ")");
+  if (line.starts_with("-NOPERM"))
+    return fail(FailKind::permission, Errc::protocol,
+                "PSYNC: permission refused: " + std::string(line.substr(1)));
+  return fail(FailKind::protocol, Errc::protocol,
+              "unexpected reply to PSYNC: '" + std::string(line) + "'");
+}
+
+Event Replica::payload_header(std::string_view line) {
+  if (line.empty()) return Event{};  // keep-alive newlines while the master forks
+  if (line.front() == '-')
+    return fail(FailKind::protocol, Errc::protocol,
+                "the master aborted the transfer: " + std::string(line.substr(1)));
+  Event e;
+  e.kind = Event::Kind::transfer_begin;
+  if (line.starts_with("$EOF:")) {
+    if (line.size() < 5 + eof_mark_size)
+      return fail(FailKind::protocol, Errc::protocol, "EOF mark shorter than 40 bytes");
+    eof_mark_mode_ = true;
+    eof_mark_.assign(line.substr(5, eof_mark_size));
+    e.eof_mark = true;
+  } else if (line.front() == '$' && parse_number(line.substr(1), payload_left_)) {
+    e.length = payload_left_;
+  } else {
+    return fail(FailKind::protocol, Errc::protocol,
+                "expected the snapshot's $ line, got '" + std::string(line.substr(0, 60)) + "'");
+  }
+  rdb_ = std::make_unique<RdbParser>(*watcher_);
+  after_rdb_ = lines_.take_buffered();
+  phase_ = Phase::transfer;
+  return e;
+}
+
+// ---- the snapshot ---------------------------------------------------------------------------
+
+Event Replica::transfer() {
+  if (phase_ == Phase::transfer) {
+    if (after_rdb_.empty()) return Event{};
+    std::string_view piece = after_rdb_;
+    if (!eof_mark_mode_)
+      piece = piece.substr(0, std::min<std::uint64_t>(piece.size(), payload_left_));
+    core::Step step = rdb_->feed(piece);
+    while (step == core::Step::stopped) step = rdb_->feed({});
+    if (!eof_mark_mode_) payload_left_ -= piece.size();
+    payload_bytes_ += piece.size();
+    std::string rest = after_rdb_.substr(piece.size());
+    if (step == core::Step::failed)
+      return fail(
+          FailKind::rdb, rdb_->error().code,
+          "snapshot byte " + std::to_string(rdb_->error().offset) + ": " + rdb_->error().message);
+    if (step == core::Step::done) {
+      // Bytes the parser was given past the RDB's end: the mark, or stream bytes.
+      std::string trailing(rdb_->trailing());
+      payload_bytes_ -= trailing.size();
+      if (!eof_mark_mode_ && (payload_left_ != 0 || !trailing.empty()))
+        return fail(FailKind::protocol, Errc::protocol,
+                    "the RDB ends before the payload length the master announced");
+      after_rdb_ = trailing + rest;
+      phase_ = Phase::transfer_mark;
+      if (!eof_mark_mode_) {
+        eof_mark_.clear();
+      }
+    } else {
+      after_rdb_ = std::move(rest);
+      if (!eof_mark_mode_ && payload_left_ == 0) {
+        rdb_->finish();
+        return fail(FailKind::rdb, Errc::rdb_truncated,
+                    "the payload ends inside the RDB: " + rdb_->error().message);
+      }
+      return Event{};
+    }
+  }
+  // transfer_mark
+  if (after_rdb_.size() < eof_mark_.size()) return Event{};
+  if (after_rdb_.compare(0, eof_mark_.size(), eof_mark_) != 0)
+    return fail(FailKind::protocol, Errc::protocol, "the snapshot is not followed by its EOF mark");
+  Event e;
+  e.kind = Event::Kind::transfer_end;
+  e.offset = boundary_;
+  e.length = payload_bytes_;
+  start_stream(std::string_view(after_rdb_).substr(eof_mark_.size()));
+  after_rdb_.clear();
+  after_rdb_.shrink_to_fit();
+  rdb_.reset();
+  return e;
+}
+
+void Replica::start_stream(std::string_view leftover) {
+  if (config_.snapshot == ReplicaConfig::Snapshot::only) {
+    phase_ = Phase::done;
+    return;
+  }
+  phase_ = Phase::connected;
+  // A chained replica's stream may start without SELECT: the RDB says which db is current.
+  db_ = boundary_db_ = watcher_->stream_db.value_or(0);
+  confirmed_ = boundary_;
+  commands_.feed(leftover);
+  // The first ACK right after the payload: a diskless master starts the stream only then.
+  queue_ack(boundary_);
+}
+
+// ---- the command stream ---------------------------------------------------------------------
+
+Event Replica::stream_command() {
+  for (;;) {
+    // A transaction is released whole, once its EXEC is in.
+    if (!in_multi_ && release_ < held_.size()) {
+      const HeldCommand& h = held_[release_++];
+      views_.clear();
+      for (std::size_t i = 0; i < h.args; ++i) {
+        const auto [start, len] = held_args_[h.first_arg + i];
+        views_.emplace_back(multi_bytes_.data() + start, len);
+      }
+      Event e;
+      e.kind = Event::Kind::command;
+      e.offset = h.offset;
+      e.end_offset = h.end_offset;
+      e.db = h.db;
+      e.noise = h.noise;
+      e.args = views_;
+      if (release_ == held_.size()) {
+        // multi_bytes_ stays until the next MULTI: the views above point into it.
+        release_ = 0;
+        held_.clear();
+        held_args_.clear();
+      }
+      return e;
+    }
+    StreamCommand& c = command_;
+    const ReadStatus s = commands_.next(c);
+    if (s == ReadStatus::need_more) return Event{};
+    if (s == ReadStatus::failed)
+      return fail(FailKind::protocol, Errc::protocol,
+                  "command stream at offset " +
+                      std::to_string(stream_offset_ + 1 +
+                                     static_cast<std::int64_t>(commands_.error().offset -
+                                                               commands_.consumed())) +
+                      ": " + commands_.error().message);
+    const std::int64_t first = stream_offset_ + 1;
+    stream_offset_ += static_cast<std::int64_t>(c.size);
+    if (c.args.empty()) {  // a bare newline: counted, nothing else
+      if (!in_multi_) boundary_ = stream_offset_;
+      continue;
+    }
+    const std::string_view name = c.args[0];
+    bool noise = false;
+    bool exec = false;
+    if (equals_nocase(name, "ping")) {
+      noise = true;
+    } else if (equals_nocase(name, "replconf")) {
+      noise = true;
+      if (c.args.size() >= 2 && equals_nocase(c.args[1], "getack")) getack_offset_ = first - 1;
+    } else if (equals_nocase(name, "select")) {
+      noise = true;
+      std::uint64_t db = 0;
+      if (c.args.size() == 2 && parse_number(c.args[1], db)) db_ = db;
+    } else if (equals_nocase(name, "multi")) {
+      noise = true;
+      if (!in_multi_) {
+        in_multi_ = true;
+        multi_bytes_.clear();
+      }
+    } else if (equals_nocase(name, "exec")) {
+      noise = true;
+      exec = in_multi_;
+    } else if (equals_nocase(name, "publish") && c.args.size() >= 2 &&
+               c.args[1] == "__sentinel__:hello") {
+      noise = true;
+    }
+    if (in_multi_) {
+      held_.push_back(
+          HeldCommand{held_args_.size(), c.args.size(), first, stream_offset_, db_, noise});
+      for (std::string_view a : c.args) {
+        held_args_.emplace_back(multi_bytes_.size(), a.size());
+        multi_bytes_.append(a);
+      }
+      if (exec) {
+        in_multi_ = false;
+        boundary_ = stream_offset_;
+        boundary_db_ = db_;
+      }
+      continue;  // the next turn hands out the transaction once EXEC is in
+    }
+    boundary_ = stream_offset_;
+    boundary_db_ = db_;
+    Event e;
+    e.kind = Event::Kind::command;
+    e.offset = first;
+    e.end_offset = stream_offset_;
+    e.db = db_;
+    e.noise = noise;
+    e.args = c.args;
+    return e;
+  }
+}
+
+}  // namespace redis_repl::core

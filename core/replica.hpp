@@ -1,0 +1,175 @@
+// core/replica.hpp — the replica side of Redis replication, without I/O.
+//
+//   bytes from the master ─► receive() ─┐
+//   the clock ─────────────► tick() ────┼─► next_event() ─► Event (+ RdbVisitor calls)
+//   end of stream ─────────► peer_closed()
+//   what was written out ──► confirm()
+//   take_output() ─► bytes for the master (handshake, PSYNC, REPLCONF ACK)
+//
+// Phase names follow the repl_state steps of Redis's replication.c. The handshake is sent one
+// step at a time (every reply read before PSYNC goes out); the snapshot is parsed straight off
+// the wire; the command stream is cut byte-exactly, so each command carries the replication
+// offsets of its first and last byte. Command events view into internal buffers and live until
+// the next call. Nothing here blocks, sleeps or touches a socket.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/rdb_parser.hpp"
+#include "core/resp_reader.hpp"
+
+namespace redis_repl::core {
+
+using Clock = std::chrono::steady_clock;
+
+struct ReplicaConfig {
+  std::string user;                  // ACL user; empty: AUTH <password> alone
+  std::string password;              // empty: no AUTH
+  std::uint16_t listening_port = 0;  // announced port; 0: REPLCONF listening-port is not sent
+  // Where to resume: the master's replid and the offset of the last byte already had (a command
+  // boundary), and the db selected there. "?" and -1 ask for a full sync.
+  std::string replid = "?";
+  std::int64_t offset = -1;
+  std::uint64_t db = 0;
+  // What to ask of the snapshot: all of it, an empty one (REPLCONF rdb-filter-only ""; masters
+  // without it send everything, which is parsed all the same), or the snapshot and no stream
+  // afterwards (REPLCONF rdb-only 1).
+  enum class Snapshot : std::uint8_t { full, empty, only };
+  Snapshot snapshot = Snapshot::full;
+  std::chrono::milliseconds ack_period{1000};
+  std::chrono::milliseconds timeout{60000};  // repl-timeout: handshake, transfer, silent link
+};
+
+// Why a replica stopped. The driver maps these to retries and exit codes.
+enum class FailKind : std::uint8_t {
+  transient,   // -LOADING, -NOMASTERLINK, -MASTERDOWN: the master cannot serve us yet
+  closed,      // the master closed the connection
+  timeout,     // nothing from the master for ReplicaConfig::timeout
+  auth,        // wrong password or user, or a password the master needs
+  permission,  // -NOPERM: the user may not run the replication commands
+  protocol,    // a reply or byte the protocol does not allow here
+  rdb,         // the snapshot is corrupt, truncated, or fails its checksum
+};
+
+struct Event {
+  enum class Kind : std::uint8_t {
+    need_data,       // nothing more until receive(), tick() or peer_closed()
+    full_resync,     // +FULLRESYNC: replid, offset
+    partial_resync,  // +CONTINUE: replid (new_replid when the master renamed its history), offset
+    transfer_begin,  // the payload starts: length, or eof_mark
+    transfer_end,    // the snapshot is in: offset (where the stream starts), length (RDB bytes)
+    command,         // one command of the stream
+    done,            // rdb-only: the snapshot is complete, nothing else will come
+    failed,          // see fail_kind and error; the replica is finished
+  };
+  Kind kind = Kind::need_data;
+  std::string_view replid;
+  bool new_replid = false;
+  std::int64_t offset = 0;      // command: its first byte; resyncs and transfer_end: the offset
+  std::int64_t end_offset = 0;  // command: its last byte (the replication offset after it)
+  std::uint64_t db = 0;         // command: the db it applies to
+  std::uint64_t length = 0;     // transfer_begin ($<len>), transfer_end (payload bytes)
+  bool eof_mark = false;        // transfer_begin: diskless form, ended by a 40-byte mark
+  bool noise = false;           // command: replication housekeeping (PING, REPLCONF, SELECT,
+                                // MULTI/EXEC wrappers), counted in offsets, hidden by default
+  std::span<const std::string_view> args;
+  FailKind fail_kind = FailKind::protocol;
+  Error error;
+};
+
+class Replica {
+ public:
+  Replica(ReplicaConfig config, RdbVisitor& snapshot_visitor, Clock::time_point now);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  void receive(std::string_view bytes);
+  void peer_closed();
+  void tick(Clock::time_point now);
+  Event next_event();
+
+  // Everything up to this replication offset has been written out: ACKs report it, so WAIT on
+  // the master tells the truth about what the user has seen.
+  void confirm(std::int64_t offset) noexcept;
+  std::string take_output();
+
+  // The resume point: the master's replid, the last command boundary outside MULTI, its db.
+  const std::string& replid() const noexcept { return replid_; }
+  std::int64_t boundary() const noexcept { return boundary_; }
+  std::uint64_t boundary_db() const noexcept { return boundary_db_; }
+  bool streaming() const noexcept;
+
+ private:
+  enum class Phase : std::uint8_t;
+  struct HandshakeStep;
+  class AuxWatcher;
+
+  Event fail(FailKind kind, Errc code, std::string message);
+  Event handshake_reply(std::string_view line);
+  Event psync_reply(std::string_view line);
+  Event payload_header(std::string_view line);
+  Event transfer();
+  Event stream_command();
+  void send(std::initializer_list<std::string_view> args);
+  void queue_ack(std::int64_t offset);
+  void start_stream(std::string_view leftover);
+
+  ReplicaConfig config_;
+  std::unique_ptr<AuxWatcher> watcher_;
+  Phase phase_;
+  std::vector<HandshakeStep> steps_;  // handshake commands whose replies are awaited, in order
+  std::size_t step_ = 0;
+
+  RespReader lines_;
+  std::unique_ptr<RdbParser> rdb_;
+  CommandReader commands_;
+  std::string output_;
+  Clock::time_point now_;
+  Clock::time_point last_io_;
+  Clock::time_point last_ack_;
+
+  std::string replid_;
+  std::int64_t stream_offset_ = 0;  // offset of the last byte consumed from the stream
+  std::int64_t boundary_ = -1;
+  std::uint64_t boundary_db_ = 0;
+  std::uint64_t db_ = 0;
+  std::int64_t confirmed_ = -1;
+  std::int64_t getack_offset_ = -1;  // a GETACK is waiting for its ACK
+
+  // Transfer.
+  bool eof_mark_mode_ = false;
+  std::string eof_mark_;
+  std::uint64_t payload_left_ = 0;
+  std::uint64_t payload_bytes_ = 0;
+  std::string after_rdb_;  // bytes after the RDB's end: the mark, then the stream
+  bool closed_ = false;
+  bool done_reported_ = false;
+
+  // MULTI ... EXEC is held and released whole at EXEC, so that a resume from the boundary
+  // (before MULTI) never prints a command twice.
+  bool in_multi_ = false;
+  std::string multi_bytes_;  // the arguments, back to back
+  struct HeldCommand {
+    std::size_t first_arg;
+    std::size_t args;
+    std::int64_t offset;
+    std::int64_t end_offset;
+    std::uint64_t db;
+    bool noise;
+  };
+  std::vector<HeldCommand> held_;
+  std::vector<std::pair<std::size_t, std::size_t>> held_args_;  // (start, length) in multi_bytes_
+  std::size_t release_ = 0;                                     // next held command to hand out
+  std::vector<std::string_view> views_;
+  StreamCommand command_;  // the command being handed out, reused
+};
+
+}  // namespace redis_repl::core
