@@ -21,36 +21,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string base64_decode(std::string_view in) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  int bits = 0;
-  unsigned acc = 0;
-  for (char c : in) {
-    const int v = val(c);
-    if (v < 0) continue;
-    acc = (acc << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
-// The ground truth writes bytes as text, or "base64:" + base64 when they are not UTF-8.
 std::string truth_bytes(const json& j) {
-  const std::string s = j.is_string() ? j.get<std::string>() : j.dump();
-  if (s.rfind("base64:", 0) == 0) return base64_decode(s.substr(7));
-  return s;
+  return test::truth_bytes(j.is_string() ? j.get<std::string>() : j.dump());
 }
 
 // Ours writes a JSON string, or {"base64": "..."}.

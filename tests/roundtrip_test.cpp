@@ -39,7 +39,8 @@
 #include <string_view>
 #include <vector>
 
-#include "tests/support/redis_server.hpp"
+#include "support/fixtures.hpp"
+#include "support/redis_server.hpp"
 
 namespace {
 
@@ -49,6 +50,7 @@ using redis_repl::test::RedisServer;
 using redis_repl::test::Reply;
 using redis_repl::test::RespClient;
 using redis_repl::test::ServerOptions;
+using redis_repl::test::truth_bytes;
 
 const fs::path& fixtures_dir() {
   static const fs::path dir =
@@ -116,37 +118,6 @@ std::vector<Fixture> loadable_fixtures() {
 // ---------------------------------------------------------------------------------------------
 // The oracle's read-back (<name>.expected.json): which keys exist and when they expire
 
-std::string base64_decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  unsigned bits = 0;
-  int count = 0;
-  for (char c : in) {
-    const int v = value(c);
-    if (v < 0) continue;  // '=' padding
-    bits = (bits << 6) | static_cast<unsigned>(v);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out.push_back(static_cast<char>((bits >> count) & 0xff));
-    }
-  }
-  return out;
-}
-
-std::string oracle_bytes(const std::string& s) {
-  constexpr std::string_view prefix = "base64:";
-  if (s.compare(0, prefix.size(), prefix) == 0) return base64_decode(s.substr(prefix.size()));
-  return s;
-}
-
 // db -> key -> expire_ms (nullopt: no expiry)
 using ExpectedKeys = std::map<std::uint64_t, std::map<std::string, std::optional<std::int64_t>>>;
 
@@ -163,7 +134,7 @@ ExpectedKeys load_expected(const fs::path& rdb) {
       std::optional<std::int64_t> expire;
       if (info.contains("expire_ms") && info.at("expire_ms").is_number())
         expire = info.at("expire_ms").get<std::int64_t>();
-      slot.emplace(oracle_bytes(key), expire);
+      slot.emplace(truth_bytes(key), expire);
     }
   }
   return out;

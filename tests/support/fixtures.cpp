@@ -26,6 +26,37 @@ std::string read_file(const std::string& path) {
 
 bool file_exists(const std::string& path) { return fs::exists(path); }
 
+std::string base64_decode(std::string_view in) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const int v = value(c);
+    if (v < 0) continue;  // '=' padding
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string truth_bytes(std::string_view s) {
+  constexpr std::string_view prefix = "base64:";
+  if (s.starts_with(prefix)) return base64_decode(s.substr(prefix.size()));
+  return std::string(s);
+}
+
 std::vector<std::string> all_rdb_fixtures() {
   std::vector<std::string> out;
   const fs::path root = fixtures_dir();

@@ -19,6 +19,10 @@ std::string read_file(const std::string& path);
 // Every .rdb under the corpus, relative to fixtures_dir(), sorted.
 std::vector<std::string> all_rdb_fixtures();
 bool file_exists(const std::string& path);
+std::string base64_decode(std::string_view in);
+// Bytes as the corpus's .expected.json files write them: the text itself, or "base64:" + base64
+// when they are not valid UTF-8 (or start with "base64:").
+std::string truth_bytes(std::string_view s);
 
 class RecordingVisitor : public core::RdbVisitor {
  public:

@@ -1,5 +1,5 @@
 // RedisServer, RespClient and run_program: see redis_server.hpp.
-#include "tests/support/redis_server.hpp"
+#include "support/redis_server.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
