@@ -17,6 +17,7 @@ void register_all(CLI::App& app, Runner& runner) {
                            std::to_string(core::rdb_version_max) + ")",
                        "Print the version and the RDB versions it reads, and exit");
   app.require_subcommand(1);
+  register_tail(app, runner);
   register_dump_rdb(app, runner);
 }
 

@@ -45,6 +45,7 @@ using Runner = std::function<int()>;
 // Adds every subcommand to app; the runner of the one the user chose is stored in runner.
 void register_all(CLI::App& app, Runner& runner);
 void register_dump_rdb(CLI::App& app, Runner& runner);
+void register_tail(CLI::App& app, Runner& runner);
 
 // The whole program, for main() and for tests.
 int run_main(int argc, const char* const* argv);

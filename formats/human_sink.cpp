@@ -245,6 +245,40 @@ class HumanSink final : public Sink {
     summary_.write_human(b_);
     return line_done();
   }
+  Flow on_replication(const core::Event& e) override {
+    switch (e.kind) {
+      case core::Event::Kind::full_resync:
+        b_.append("# full resync: replid ");
+        b_.append(e.replid);
+        b_.append(", offset ");
+        append_int(b_, e.offset);
+        return nl();
+      case core::Event::Kind::partial_resync:
+        b_.append("# partial resync: replid ");
+        b_.append(e.replid);
+        b_.append(e.new_replid ? " (new)" : "");
+        b_.append(", continuing after offset ");
+        append_int(b_, e.offset);
+        return nl();
+      case core::Event::Kind::transfer_end:
+        b_.append("# snapshot loaded (");
+        append_uint(b_, e.length);
+        b_.append(" bytes); the stream starts after offset ");
+        append_int(b_, e.offset);
+        return nl();
+      case core::Event::Kind::command:
+        append_int(b_, e.offset);
+        b_.append(" db");
+        append_uint(b_, e.db);
+        for (std::string_view a : e.args) {
+          b_.push_back(' ');
+          append_repr(b_, a);
+        }
+        return nl();
+      default:
+        return Flow::next;
+    }
+  }
   void abort() override {
     if (!b_.empty() && b_.back() != '\n') b_.append(" [incomplete]\n");
     out_.flush();

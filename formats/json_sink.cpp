@@ -318,6 +318,55 @@ class JsonSink final : public Sink {
     return end_line();
   }
 
+  Flow on_replication(const core::Event& e) override {
+    switch (e.kind) {
+      case core::Event::Kind::full_resync:
+      case core::Event::Kind::partial_resync:
+        replid_.assign(e.replid);
+        begin_line("sync");
+        w_.key("mode");
+        w_.ascii(e.kind == core::Event::Kind::full_resync ? "full" : "partial");
+        w_.key("replid");
+        w_.ascii(e.replid);
+        w_.key("offset");
+        w_.number(e.offset);
+        if (e.kind == core::Event::Kind::partial_resync) {
+          w_.key("new_replid");
+          w_.boolean(e.new_replid);
+        }
+        return end_line();
+      case core::Event::Kind::transfer_end:
+        begin_line("snapshot_end");
+        w_.key("replid");
+        w_.ascii(replid_);
+        w_.key("offset");
+        w_.number(e.offset);
+        w_.key("bytes");
+        w_.unsigned_number(e.length);
+        return end_line();
+      case core::Event::Kind::command: {
+        begin_line("command");
+        w_.key("offset");
+        w_.number(e.offset);
+        w_.key("end_offset");
+        w_.number(e.end_offset);
+        w_.key("db");
+        w_.unsigned_number(e.db);
+        w_.key("command");
+        lower_.assign(e.args[0]);
+        for (char& c : lower_) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        w_.bytes(lower_);
+        w_.key("args");
+        w_.begin_array();
+        for (std::size_t i = 1; i < e.args.size(); ++i) w_.bytes(e.args[i]);
+        w_.end();
+        return end_line();
+      }
+      default:
+        return Flow::next;
+    }
+  }
+
   void abort() override {
     if (w_.depth() > 0) {
       w_.close_to(1);
@@ -387,6 +436,8 @@ class JsonSink final : public Sink {
   std::uint64_t resize_keys_ = 0;
   std::uint64_t resize_expires_ = 0;
   bool in_group_pel_ = false;
+  std::string replid_;
+  std::string lower_;
 };
 
 }  // namespace

@@ -324,6 +324,21 @@ class RespSink final : public Sink {
     summary_.end(e);
     return Flow::next;
   }
+  // The stream as commands: a SELECT wherever the db changes, as replication itself does.
+  Flow on_replication(const core::Event& e) override {
+    if (e.kind != core::Event::Kind::command) return Flow::next;
+    if (e.db != selected_db_) {
+      cmd_.start();
+      cmd_.arg("SELECT");
+      cmd_.arg_int(static_cast<std::int64_t>(e.db));
+      emit();
+      selected_db_ = e.db;
+    }
+    cmd_.start();
+    for (std::string_view a : e.args) cmd_.arg(a);
+    emit();
+    return line_done();
+  }
   void abort() override {
     // A half-built key stays out: drop what was not yet written for it.
     out_.flush();

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/rdb_visitor.hpp"
+#include "core/replica.hpp"
 #include "formats/out_buffer.hpp"
 #include "formats/summary.hpp"
 
@@ -23,6 +24,9 @@ class Sink : public core::RdbVisitor {
   explicit Sink(OutBuffer& out) : out_(out) {}
   // The parse failed: close what is open (the JSON line becomes {..., "incomplete": true}).
   virtual void abort() {}
+  // What tail prints besides the snapshot: full_resync, partial_resync, transfer_end (the
+  // boundary between snapshot and stream) and command events.
+  virtual core::Flow on_replication(const core::Event&) { return core::Flow::next; }
   const Summary& summary() const noexcept { return summary_; }
   // Keys the format could not represent (resp: empty collections, which Redis cannot hold).
   std::uint64_t not_represented() const noexcept { return not_represented_; }

@@ -1,0 +1,414 @@
+// `redis-repl tail`: join a master as a replica and print what replication carries, command by
+// command with its offsets; resumable through --state or --from-rdb; reconnects with PSYNC.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "cli/diagnostics.hpp"
+#include "cli/options.hpp"
+#include "core/glob.hpp"
+#include "core/net/session.hpp"
+#include "core/rdb_filter.hpp"
+#include "core/rdb_parser.hpp"
+#include "core/replica.hpp"
+#include "formats/sink.hpp"
+
+namespace redis_repl::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct TailOptions {
+  ConnectionOptions conn;
+  std::string format = "json";
+  bool snapshot = false;
+  std::string state_file;
+  bool allow_full_resync = false;
+  std::string from_rdb;
+  std::vector<std::uint64_t> dbs;
+  std::vector<std::string> match;
+  std::vector<std::string> commands;
+  std::vector<std::string> exclude_commands;
+  bool noise = false;
+  std::uint64_t count = 0;
+  double duration_s = 0;
+  std::uint16_t announce_port = 0;
+};
+
+// Where to pick the stream up: the master's replid, the last command boundary, its db.
+struct ResumePoint {
+  std::string replid = "?";
+  std::int64_t offset = -1;
+  std::uint64_t db = 0;
+  bool valid() const { return replid != "?" && offset >= 0; }
+};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return out;
+}
+
+// The state file: one line of JSON, {"replid":"<40 hex>","offset":N,"db":N}.
+ResumePoint read_state(const std::string& path) {
+  ResumePoint p;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return p;  // a first run
+    throw Fatal(ExitCode::io, "cannot read state file '" + path + "': " + std::strerror(errno));
+  }
+  char buf[512];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  const std::string text(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+  auto field = [&](const char* name) -> std::string {
+    const std::string key = std::string("\"") + name + "\":";
+    const std::size_t at = text.find(key);
+    if (at == std::string::npos) return {};
+    std::size_t b = at + key.size();
+    if (b < text.size() && text[b] == '"') ++b;
+    const std::size_t e = text.find_first_of("\",}", b);
+    return text.substr(b, e - b);
+  };
+  p.replid = field("replid");
+  const std::string off = field("offset"), db = field("db");
+  try {
+    p.offset = std::stoll(off);
+    p.db = std::stoull(db);
+  } catch (...) {
+    p = ResumePoint{};
+  }
+  if (p.replid.size() != 40 || p.offset < 0)
+    throw Fatal(ExitCode::usage, "state file '" + path + "' is not one redis-repl wrote");
+  return p;
+}
+
+// Written to a temporary file beside it, then renamed: never a half-written state.
+void write_state(const std::string& path, const ResumePoint& p) {
+  if (path.empty() || !p.valid()) return;
+  const std::string tmp = path + ".tmp";
+  const std::string text = "{\"replid\":\"" + p.replid +
+                           "\",\"offset\":" + std::to_string(p.offset) +
+                           ",\"db\":" + std::to_string(p.db) + "}\n";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+      ::fsync(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    throw Fatal(ExitCode::io, "cannot write state file '" + path + "': " + why);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw Fatal(ExitCode::io, "cannot write state file '" + path + "': " + std::strerror(errno));
+}
+
+// A restarted Redis replica resumes from the repl-* aux fields of its RDB; so can we.
+ResumePoint read_rdb_resume_point(const std::string& path) {
+  struct AuxOnly : core::RdbVisitor {
+    ResumePoint p;
+    bool have_id = false, have_offset = false;
+    core::Flow on_aux(std::string_view f, std::string_view v) override {
+      try {
+        if (f == "repl-id") {
+          p.replid = std::string(v);
+          have_id = true;
+        } else if (f == "repl-offset") {
+          p.offset = std::stoll(std::string(v));
+          have_offset = true;
+        } else if (f == "repl-stream-db") {
+          p.db = std::stoull(std::string(v));
+        }
+      } catch (...) {
+      }
+      return core::Flow::next;
+    }
+    // The aux fields that matter come first: stop at the first data.
+    core::Flow on_select_db(std::uint64_t) override { return core::Flow::stop; }
+    core::Flow on_key_begin(const core::KeyInfo&) override { return core::Flow::stop; }
+    core::Flow on_function(std::string_view, std::string_view) override { return core::Flow::stop; }
+  } v;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Fatal(ExitCode::io, "cannot open '" + path + "': " + std::strerror(errno));
+  core::RdbParser parser(v);
+  char buf[64 * 1024];
+  core::Step step = core::Step::need_more;
+  while (step == core::Step::need_more) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    step = parser.feed({buf, static_cast<std::size_t>(n)});
+  }
+  ::close(fd);
+  if (step == core::Step::failed)
+    throw Fatal(ExitCode::rdb_corrupt, path + ": " + parser.error().message);
+  if (!v.have_id || !v.have_offset || v.p.replid.size() != 40 || v.p.offset < 0)
+    throw Fatal(ExitCode::usage, path + " carries no replication info (repl-id, repl-offset)");
+  return v.p;
+}
+
+// Snapshot facts nobody asked to see: parsed (and verified) all the same.
+struct DiscardSnapshot final : core::RdbVisitor {
+  core::Flow on_key_begin(const core::KeyInfo&) override { return core::Flow::skip; }
+};
+
+class TailHandler final : public core::net::SessionHandler {
+ public:
+  TailHandler(const TailOptions& o, formats::Sink& sink, formats::OutBuffer& out)
+      : o_(o), sink_(sink), out_(out), start_(Clock::now()) {
+    for (const std::string& c : o.commands) commands_.push_back(lower(c));
+    for (const std::string& c : o.exclude_commands) excluded_.push_back(lower(c));
+  }
+
+  void attach(core::Replica& r, bool resuming) {
+    replica_ = &r;
+    resuming_ = resuming;
+  }
+
+  bool on_event(const core::Event& e) override {
+    switch (e.kind) {
+      case core::Event::Kind::full_resync:
+        if (resuming_ && !o_.allow_full_resync) {
+          resume_refused_ = true;
+          return false;
+        }
+        return emit(e);
+      case core::Event::Kind::partial_resync:
+      case core::Event::Kind::transfer_end:
+        return emit(e);
+      case core::Event::Kind::command:
+        written_to_ = e.end_offset;
+        if (wanted(e)) {
+          if (!emit(e)) return false;
+          ++printed_;
+        }
+        // Stop only at a command boundary outside a transaction, so a resume misses nothing.
+        return !(o_.count && printed_ >= o_.count && e.end_offset == replica_->boundary());
+      case core::Event::Kind::failed:
+        failure_ = e;
+        return false;
+      default:
+        return true;
+    }
+  }
+
+  std::int64_t on_batch_end() override {
+    out_.flush();
+    return out_.ok() ? written_to_ : -1;
+  }
+
+  bool wants_stop() override {
+    if (caught_signal() || !out_.ok()) return true;
+    return o_.duration_s > 0 &&
+           Clock::now() - start_ >= std::chrono::duration<double>(o_.duration_s);
+  }
+
+  bool resume_refused() const { return resume_refused_; }
+  bool count_reached() const { return o_.count && printed_ >= o_.count; }
+  const std::optional<core::Event>& failure() const { return failure_; }
+  void reset_failure() { failure_.reset(); }
+
+ private:
+  bool emit(const core::Event& e) {
+    sink_.on_replication(e);
+    return out_.ok();
+  }
+
+  bool wanted(const core::Event& e) const {
+    if (e.noise && !o_.noise) return false;
+    if (!o_.dbs.empty() && std::find(o_.dbs.begin(), o_.dbs.end(), e.db) == o_.dbs.end())
+      return false;
+    const std::string name = lower(e.args[0]);
+    if (!commands_.empty() &&
+        std::find(commands_.begin(), commands_.end(), name) == commands_.end())
+      return false;
+    if (std::find(excluded_.begin(), excluded_.end(), name) != excluded_.end()) return false;
+    if (!o_.match.empty()) {
+      // The key is the first argument for the commands that carry one.
+      if (e.args.size() < 2) return false;
+      const std::string_view key = e.args[1];
+      return std::any_of(o_.match.begin(), o_.match.end(),
+                         [&](const std::string& g) { return core::glob_match(g, key); });
+    }
+    return true;
+  }
+
+  const TailOptions& o_;
+  formats::Sink& sink_;
+  formats::OutBuffer& out_;
+  Clock::time_point start_;
+  std::vector<std::string> commands_, excluded_;
+  core::Replica* replica_ = nullptr;
+  bool resuming_ = false;
+  bool resume_refused_ = false;
+  std::int64_t written_to_ = -1;
+  std::uint64_t printed_ = 0;
+  std::optional<core::Event> failure_;
+};
+
+ExitCode exit_code_for(core::FailKind k) {
+  switch (k) {
+    case core::FailKind::auth:
+      return ExitCode::auth;
+    case core::FailKind::permission:
+      return ExitCode::permission;
+    case core::FailKind::rdb:
+      return ExitCode::rdb_corrupt;
+    case core::FailKind::protocol:
+      return ExitCode::protocol;
+    default:
+      return ExitCode::connect;
+  }
+}
+
+// Sleeps for the backoff, waking early for a signal.
+void backoff_sleep(std::chrono::milliseconds d) {
+  const auto end = Clock::now() + d;
+  while (Clock::now() < end && !caught_signal())
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+int run_tail(TailOptions& o, CLI::App& cmd) {
+  resolve_connection_options(cmd, o.conn);
+  if (!o.state_file.empty() && !o.from_rdb.empty())
+    throw Fatal(ExitCode::usage, "--state and --from-rdb both say where to resume: give one");
+  formats::Format format = formats::Format::json;
+  if (!formats::parse_format(o.format, format) || format == formats::Format::keys)
+    throw Fatal(ExitCode::usage, "tail writes json, human or resp, not '" + o.format + "'");
+
+  ResumePoint resume;
+  if (!o.state_file.empty()) resume = read_state(o.state_file);
+  if (!o.from_rdb.empty()) resume = read_rdb_resume_point(o.from_rdb);
+
+  formats::OutBuffer out(STDOUT_FILENO);
+  out.set_line_mode(true);  // `| jq` sees each line as it comes
+  std::unique_ptr<formats::Sink> sink = formats::make_sink(format, out);
+  core::KeyFilter filter;
+  filter.dbs = o.dbs;
+  filter.globs = o.match;
+  core::FilterVisitor filtered(filter, *sink);
+  DiscardSnapshot discard;
+  core::RdbVisitor& snapshot_visitor =
+      o.snapshot ? static_cast<core::RdbVisitor&>(filtered) : discard;
+
+  TailHandler handler(o, *sink, out);
+  const core::net::Endpoint endpoint{o.conn.host, o.conn.port};
+  const auto timeout =
+      std::chrono::milliseconds(static_cast<std::int64_t>(o.conn.timeout_s * 1000));
+  bool ever_streamed = false;
+  std::chrono::milliseconds backoff(500);
+  const std::string where = o.conn.host + ":" + std::to_string(o.conn.port);
+
+  for (;;) {
+    core::ReplicaConfig config;
+    config.user = o.conn.user;
+    config.password = o.conn.password;
+    config.listening_port = o.announce_port;
+    config.replid = resume.replid;
+    config.offset = resume.offset;
+    config.db = resume.db;
+    config.snapshot =
+        o.snapshot ? core::ReplicaConfig::Snapshot::full : core::ReplicaConfig::Snapshot::empty;
+    config.timeout = timeout;
+    core::Replica replica(config, snapshot_visitor, Clock::now());
+    handler.attach(replica, resume.valid());
+    handler.reset_failure();
+    const core::net::SessionResult result =
+        core::net::run_session(endpoint, timeout, replica, handler);
+    if (replica.streaming() || replica.boundary() >= 0) {
+      if (replica.streaming()) ever_streamed = true;
+      if (!replica.replid().empty() && replica.boundary() >= 0)
+        resume = ResumePoint{replica.replid(), replica.boundary(), replica.boundary_db()};
+    }
+    write_state(o.state_file, resume);
+
+    if (const int sig = caught_signal()) return 128 + sig;
+    if (handler.resume_refused())
+      throw Fatal(ExitCode::resume_refused,
+                  where +
+                      ": the master answered the resume with a full resync (the offset is "
+                      "no longer in its backlog, or its history changed); "
+                      "--allow-full-resync accepts that");
+    if (out.closed()) return static_cast<int>(ExitCode::ok);
+    if (out.error())
+      throw Fatal(ExitCode::io,
+                  std::string("write to standard output: ") + std::strerror(out.error()));
+    if (result.end == core::net::SessionEnd::stopped) return static_cast<int>(ExitCode::ok);
+
+    // The link is gone. Which failures a reconnect can mend: as a Redis replica, the transient
+    // ones, once we have streamed (a first connection that fails is the user's to fix).
+    std::string why = result.error;
+    bool retry = ever_streamed;
+    if (result.end == core::net::SessionEnd::finished && handler.failure()) {
+      const core::Event& f = *handler.failure();
+      why = f.error.message;
+      const bool mendable = f.fail_kind == core::FailKind::transient ||
+                            f.fail_kind == core::FailKind::closed ||
+                            f.fail_kind == core::FailKind::timeout;
+      if (!mendable) throw Fatal(exit_code_for(f.fail_kind), where + ": " + why);
+      retry = retry || f.fail_kind == core::FailKind::transient;
+    }
+    if (!retry) throw Fatal(ExitCode::connect, why.rfind(where, 0) == 0 ? why : where + ": " + why);
+    print_warning(where + ": " + why + "; reconnecting in " + std::to_string(backoff.count()) +
+                  " ms");
+    backoff_sleep(backoff);
+    if (const int sig = caught_signal()) return 128 + sig;
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+  }
+}
+
+}  // namespace
+
+void register_tail(CLI::App& app, Runner& runner) {
+  auto o = std::make_shared<TailOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("tail", "Join a master as a replica and print its command feed");
+  cmd->set_help_flag("--help", "Print this help and exit");
+  add_connection_options(*cmd, o->conn);
+  cmd->add_option("--format", o->format, "Output format: json (default), human or resp")
+      ->check(CLI::IsMember({"json", "human", "resp"}))
+      ->option_text("FORMAT");
+  cmd->add_flag("--snapshot", o->snapshot,
+                "Print every key of the snapshot first, then the boundary, then the feed");
+  cmd->add_option("--state", o->state_file,
+                  "Resume from this file and keep it up to date (replid, offset, db)")
+      ->option_text("FILE");
+  cmd->add_flag("--allow-full-resync", o->allow_full_resync,
+                "When a resume is answered with a full resync, go on instead of exiting 9");
+  cmd->add_option("--from-rdb", o->from_rdb,
+                  "Resume from the replication info (repl-id, repl-offset) of a saved RDB")
+      ->option_text("FILE");
+  cmd->add_option("--db", o->dbs, "Only commands and keys of this database (repeatable)")
+      ->option_text("N")
+      ->allow_extra_args(false);
+  cmd->add_option("--match", o->match, "Only commands whose key matches this glob (repeatable)")
+      ->option_text("GLOB")
+      ->allow_extra_args(false);
+  cmd->add_option("--command", o->commands, "Only these commands (repeatable)")
+      ->option_text("NAME")
+      ->allow_extra_args(false);
+  cmd->add_option("--exclude-command", o->exclude_commands, "Not these commands (repeatable)")
+      ->option_text("NAME")
+      ->allow_extra_args(false);
+  cmd->add_flag("--noise", o->noise,
+                "Also print replication housekeeping: PING, REPLCONF, SELECT, MULTI/EXEC");
+  cmd->add_option("--count", o->count, "Stop after printing N commands")->option_text("N");
+  cmd->add_option("--duration", o->duration_s, "Stop after this many seconds")
+      ->option_text("SECONDS")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--announce-port", o->announce_port,
+                  "Port to announce with REPLCONF listening-port (default: none, shown as 0)")
+      ->option_text("PORT");
+  cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_tail(*o, *cmd); }; });
+}
+
+}  // namespace redis_repl::cli

@@ -1,0 +1,28 @@
+// cli/options.hpp — flags every subcommand that talks to a server shares, as redis-cli has them.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace redis_repl::cli {
+
+struct ConnectionOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  std::string password;  // -a, REDISCLI_AUTH, --askpass, or the URI
+  std::string user;
+  bool askpass = false;
+  bool no_auth_warning = false;
+  std::string uri;
+  double timeout_s = 60;  // connect, handshake, transfer and silent-link timeout
+};
+
+// -h/--host, -p/--port, -a/--pass, --user, --askpass, --no-auth-warning, -u/--uri, --timeout.
+void add_connection_options(CLI::App& cmd, ConnectionOptions& o);
+// After parsing: applies -u, REDISCLI_AUTH and --askpass; throws Fatal(usage) on a bad URI.
+void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o);
+
+}  // namespace redis_repl::cli
