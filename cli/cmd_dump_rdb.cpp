@@ -8,20 +8,26 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/diagnostics.hpp"
+#include "cli/options.hpp"
+#include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
 #include "core/rdb_parser.hpp"
+#include "core/replica.hpp"
 #include "formats/sink.hpp"
 
 namespace redis_repl::cli {
 namespace {
 
 struct DumpRdbOptions {
+  ConnectionOptions conn;
   std::string file;
+  std::string output;
   std::string format = "json";
   bool format_given = false;
   bool check = false;
@@ -30,15 +36,6 @@ struct DumpRdbOptions {
   std::vector<std::string> match;
   std::vector<std::string> types;
 };
-
-ExitCode exit_code_for(Errc code) {
-  switch (code) {
-    case Errc::rdb_unsupported:
-      return ExitCode::rdb_unsupported;
-    default:
-      return ExitCode::rdb_corrupt;
-  }
-}
 
 class InputFile {
  public:
@@ -87,34 +84,73 @@ class InputFile {
   std::uint64_t size_ = 0;
 };
 
-int run_dump_rdb(const DumpRdbOptions& o) {
+// What every mode shares: the key filter, the output format, the sink that writes it.
+struct Output {
   core::KeyFilter filter;
-  filter.dbs = o.dbs;
-  filter.globs = o.match;
-  for (const std::string& t : o.types) {
-    core::ValueType vt;
-    if (!core::parse_type_name(t, vt)) throw Fatal(ExitCode::usage, "unknown type '" + t + "'");
-    filter.types.push_back(vt);
-  }
   formats::Format format = formats::Format::json;
-  if (!formats::parse_format(o.format, format))
-    throw Fatal(ExitCode::usage, "unknown format '" + o.format + "'");
-  if (o.check && format != formats::Format::json)
-    throw Fatal(ExitCode::usage,
-                "--check prints totals as text, or as JSON with --format json; "
-                "--format " +
-                    o.format + " does not go with it");
+  formats::OutBuffer out{STDOUT_FILENO};
+  std::unique_ptr<formats::Sink> sink;
+  std::unique_ptr<core::FilterVisitor> filtered;
 
+  explicit Output(const DumpRdbOptions& o) {
+    filter.dbs = o.dbs;
+    filter.globs = o.match;
+    for (const std::string& t : o.types) {
+      core::ValueType vt;
+      if (!core::parse_type_name(t, vt)) throw Fatal(ExitCode::usage, "unknown type '" + t + "'");
+      filter.types.push_back(vt);
+    }
+    if (!formats::parse_format(o.format, format))
+      throw Fatal(ExitCode::usage, "unknown format '" + o.format + "'");
+    if (o.check && format != formats::Format::json)
+      throw Fatal(ExitCode::usage,
+                  "--check prints totals as text, or as JSON with --format json; "
+                  "--format " +
+                      o.format + " does not go with it");
+    sink = o.check ? formats::make_check_sink(out) : formats::make_sink(format, out);
+    filtered = std::make_unique<core::FilterVisitor>(filter, *sink);
+  }
+  core::RdbVisitor& visitor() {
+    return filter.empty() ? static_cast<core::RdbVisitor&>(*sink) : *filtered;
+  }
+  void check_written() {
+    if (out.error())
+      throw Fatal(ExitCode::io,
+                  std::string("write to standard output: ") + std::strerror(out.error()));
+  }
+  // After a complete parse: --check's totals, warnings, the last flush.
+  int finish(const DumpRdbOptions& o) {
+    if (o.check) {
+      if (o.format_given) {  // the same final line the JSON output ends with
+        std::string& b = out.buffer();
+        formats::JsonWriter w(b);
+        w.begin_object();
+        w.key("kind");
+        w.ascii("end");
+        sink->summary().write_json(w);
+        w.end();
+        b.push_back('\n');
+      } else {
+        sink->summary().write_human(out.buffer());
+      }
+    }
+    if (sink->not_represented())
+      print_warning(std::to_string(sink->not_represented()) +
+                    " empty keys have no command form (Redis itself drops them on load)");
+    out.flush();
+    if (out.closed()) return static_cast<int>(ExitCode::ok);
+    check_written();
+    return static_cast<int>(ExitCode::ok);
+  }
+};
+
+int run_from_file(const DumpRdbOptions& o) {
+  Output output(o);
   InputFile in(o.file);
-  formats::OutBuffer out(STDOUT_FILENO);
-  std::unique_ptr<formats::Sink> sink =
-      o.check ? formats::make_check_sink(out) : formats::make_sink(format, out);
-  core::FilterVisitor filtered(filter, *sink);
-  core::RdbVisitor& visitor = filter.empty() ? static_cast<core::RdbVisitor&>(*sink) : filtered;
-
+  formats::OutBuffer& out = output.out;
   core::RdbLimits limits;
   limits.input_size = in.size();
-  core::RdbParser parser(visitor, limits);
+  core::RdbParser parser(output.visitor(), limits);
   Progress progress(!o.quiet, in.size());
 
   constexpr std::size_t chunk = 1 << 20;
@@ -138,15 +174,13 @@ int run_dump_rdb(const DumpRdbOptions& o) {
   progress.finish();
 
   if (out.closed()) return static_cast<int>(ExitCode::ok);  // `| head`: a normal end
-  if (out.error())
-    throw Fatal(ExitCode::io,
-                std::string("write to standard output: ") + std::strerror(out.error()));
+  output.check_written();
   if (const int sig = caught_signal()) {
-    sink->abort();
+    output.sink->abort();
     return 128 + sig;
   }
   if (step == core::Step::failed) {
-    sink->abort();
+    output.sink->abort();
     const Error& e = parser.error();
     throw Fatal(exit_code_for(e.code), in.name() + ": " + std::string(describe(e.code)) +
                                            " at byte " + std::to_string(e.offset) + ": " +
@@ -155,32 +189,171 @@ int run_dump_rdb(const DumpRdbOptions& o) {
   if (!parser.trailing().empty() || (step == core::Step::done && in.read(buf.get(), 1) > 0))
     print_warning(in.name() + ": bytes after the end of the RDB at byte " +
                   std::to_string(parser.offset()) + " were ignored");
-  if (o.check) {
-    if (format == formats::Format::json && o.format_given) {
-      // The same final line the JSON output ends with.
-      std::string& b = out.buffer();
-      formats::JsonWriter w(b);
-      w.begin_object();
-      w.key("kind");
-      w.ascii("end");
-      sink->summary().write_json(w);
-      w.end();
-      b.push_back('\n');
-    } else {
-      sink->summary().write_human(out.buffer());
-    }
-  }
-  if (sink->not_represented())
-    print_warning(std::to_string(sink->not_represented()) +
-                  " empty keys have no command form (Redis itself drops them on load)");
-  out.flush();
-  if (out.closed()) return static_cast<int>(ExitCode::ok);
-  if (out.error())
-    throw Fatal(ExitCode::io,
-                std::string("write to standard output: ") + std::strerror(out.error()));
-  return static_cast<int>(ExitCode::ok);
+  return output.finish(o);
 }
 
+// -o FILE: the RDB exactly as sent, into a temporary file beside FILE that is renamed into place
+// only once the whole snapshot is in and its checksum verified; removed on any failure.
+class RawOutput {
+ public:
+  explicit RawOutput(const std::string& path) : path_(path) {
+    if (path == "-") {
+      fd_ = STDOUT_FILENO;
+      return;
+    }
+    tmp_ = path + ".redis-repl-" + std::to_string(::getpid()) + ".tmp";
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Fatal(ExitCode::io, "cannot create '" + tmp_ + "': " + std::strerror(errno));
+  }
+  ~RawOutput() {
+    if (!tmp_.empty()) {  // not committed: leave nothing behind
+      ::close(fd_);
+      ::unlink(tmp_.c_str());
+    }
+  }
+  RawOutput(const RawOutput&) = delete;
+  RawOutput& operator=(const RawOutput&) = delete;
+
+  void write(std::string_view bytes) {
+    while (!bytes.empty() && errno_ == 0) {
+      const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        errno_ = errno;
+        break;
+      }
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      written_ += static_cast<std::uint64_t>(n);
+    }
+  }
+  bool failed() const { return errno_ != 0; }
+  bool closed_pipe() const { return errno_ == EPIPE && tmp_.empty(); }
+  std::uint64_t written() const { return written_; }
+  std::string error() const {
+    return "write '" + (tmp_.empty() ? std::string("standard output") : path_) +
+           "': " + std::strerror(errno_);
+  }
+  void commit() {
+    if (tmp_.empty()) return;
+    if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
+      errno_ = errno;
+      throw Fatal(ExitCode::io, error());
+    }
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0)
+      throw Fatal(ExitCode::io,
+                  "cannot rename '" + tmp_ + "' to '" + path_ + "': " + std::strerror(errno));
+    tmp_.clear();
+  }
+
+ private:
+  std::string path_;
+  std::string tmp_;
+  int fd_ = -1;
+  int errno_ = 0;
+  std::uint64_t written_ = 0;
+};
+
+// Snapshot facts we only verify.
+struct VerifyOnly final : core::RdbVisitor {
+  core::Flow on_key_begin(const core::KeyInfo&) override { return core::Flow::skip; }
+};
+
+class DumpHandler final : public core::net::SessionHandler {
+ public:
+  DumpHandler(formats::OutBuffer* out, RawOutput* raw, Progress& progress)
+      : out_(out), raw_(raw), progress_(progress) {}
+  bool on_event(const core::Event& e) override {
+    if (e.kind == core::Event::Kind::transfer_begin) progress_.set_total(e.length);
+    if (e.kind == core::Event::Kind::transfer_end) rdb_bytes_ = e.length;
+    if (e.kind == core::Event::Kind::done) done_ = true;
+    if (e.kind == core::Event::Kind::failed) failure_ = e;
+    return !broken();
+  }
+  std::int64_t on_batch_end() override {
+    if (out_) out_->flush();
+    if (raw_) progress_.update(raw_->written());
+    return -1;
+  }
+  bool wants_stop() override { return caught_signal() || broken(); }
+
+  bool done() const { return done_; }
+  std::uint64_t rdb_bytes() const { return rdb_bytes_; }
+  const std::optional<core::Event>& failure() const { return failure_; }
+
+ private:
+  bool broken() const { return (out_ && !out_->ok()) || (raw_ && raw_->failed()); }
+  formats::OutBuffer* out_;
+  RawOutput* raw_;
+  Progress& progress_;
+  bool done_ = false;
+  std::uint64_t rdb_bytes_ = 0;
+  std::optional<core::Event> failure_;
+};
+
+int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
+  resolve_connection_options(cmd, o.conn);
+  std::unique_ptr<Output> output;
+  std::unique_ptr<RawOutput> raw;
+  VerifyOnly verify;
+  if (o.output.empty()) {
+    output = std::make_unique<Output>(o);
+  } else {
+    raw = std::make_unique<RawOutput>(o.output);
+  }
+  core::ReplicaConfig config;
+  config.user = o.conn.user;
+  config.password = o.conn.password;
+  config.snapshot = core::ReplicaConfig::Snapshot::only;
+  config.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.conn.timeout_s * 1000));
+  core::Replica replica(config, output ? output->visitor() : verify, core::Clock::now());
+  if (raw) replica.set_payload_tap([&raw](std::string_view bytes) { raw->write(bytes); });
+  Progress progress(!o.quiet, 0);
+  DumpHandler handler(output ? &output->out : nullptr, raw.get(), progress);
+  const std::string where = o.conn.host + ":" + std::to_string(o.conn.port);
+  const core::net::SessionResult result = core::net::run_session(
+      core::net::Endpoint{o.conn.host, o.conn.port}, config.timeout, replica, handler);
+  progress.finish();
+
+  if (const int sig = caught_signal()) {
+    if (output) output->sink->abort();
+    return 128 + sig;
+  }
+  if (output && output->out.closed()) return static_cast<int>(ExitCode::ok);
+  if (raw && raw->closed_pipe()) return static_cast<int>(ExitCode::ok);
+  if (output) output->check_written();
+  if (raw && raw->failed()) throw Fatal(ExitCode::io, raw->error());
+  if (result.end == core::net::SessionEnd::connect_failed)
+    throw Fatal(ExitCode::connect, result.error);
+  if (!handler.done()) {
+    if (output) output->sink->abort();
+    if (handler.failure()) {
+      const core::Event& f = *handler.failure();
+      const ExitCode code = f.fail_kind == core::FailKind::rdb ? exit_code_for(f.error.code)
+                                                               : exit_code_for(f.fail_kind);
+      throw Fatal(code, where + ": " + f.error.message);
+    }
+    throw Fatal(ExitCode::connect, where + ": the transfer did not complete");
+  }
+  if (raw) {
+    raw->commit();
+    if (!o.quiet && o.output != "-")
+      print_info("wrote " + std::to_string(raw->written()) + " bytes of RDB to '" + o.output +
+                 "' (checksum verified)");
+    return static_cast<int>(ExitCode::ok);
+  }
+  return output->finish(o);
+}
+
+int run_dump_rdb(DumpRdbOptions& o, CLI::App& cmd) {
+  if (!o.file.empty() && !o.output.empty())
+    throw Fatal(ExitCode::usage,
+                "-o writes the snapshot a master sends; with --file, use --format");
+  if (!o.output.empty() && (o.format_given || o.check))
+    throw Fatal(ExitCode::usage,
+                "-o writes the RDB as sent; --format and --check parse it instead: give one");
+  if (!o.file.empty()) return run_from_file(o);
+  return run_from_master(o, cmd);
+}
 }  // namespace
 
 void register_dump_rdb(CLI::App& app, Runner& runner) {
@@ -188,14 +361,20 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
   CLI::App* cmd =
       app.add_subcommand("dump-rdb", "Read an RDB snapshot and write out what it holds");
   cmd->set_help_flag("--help", "Print this help and exit");
-  cmd->add_option("--file", o->file, "Read the RDB from this file ('-' for standard input)")
-      ->required()
+  add_connection_options(*cmd, o->conn);
+  cmd->add_option("--file", o->file,
+                  "Read the RDB from this file ('-' for standard input) instead of a master")
       ->option_text("PATH");
+  cmd->add_option("-o,--output", o->output,
+                  "Write the master's snapshot as sent to FILE ('-' for standard output), "
+                  "renamed into place once complete and verified")
+      ->option_text("FILE");
   cmd->add_option("--format", o->format, "Output format: json (default), human, resp or keys")
       ->check(CLI::IsMember({"json", "human", "resp", "keys"}))
       ->option_text("FORMAT");
-  cmd->add_flag("--check", o->check,
-                "Only verify the file and print totals per db and type and the checksum verdict");
+  cmd->add_flag(
+      "--check", o->check,
+      "Only verify the snapshot and print totals per db and type and the checksum verdict");
   cmd->add_option("--db", o->dbs, "Only keys of this database (repeatable)")
       ->option_text("N")
       ->allow_extra_args(false);
@@ -208,10 +387,10 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
       ->check(CLI::IsMember({"string", "list", "set", "zset", "hash", "stream", "module"}))
       ->option_text("TYPE")
       ->allow_extra_args(false);
-  cmd->add_flag("-q,--quiet", o->quiet, "No progress line on standard error");
+  cmd->add_flag("-q,--quiet", o->quiet, "No progress line or summary on standard error");
   cmd->callback([o, cmd, &runner] {
     o->format_given = cmd->count("--format") > 0;
-    runner = [o] { return run_dump_rdb(*o); };
+    runner = [o, cmd] { return run_dump_rdb(*o, *cmd); };
   });
 }
 

@@ -255,21 +255,6 @@ class TailHandler final : public core::net::SessionHandler {
   std::optional<core::Event> failure_;
 };
 
-ExitCode exit_code_for(core::FailKind k) {
-  switch (k) {
-    case core::FailKind::auth:
-      return ExitCode::auth;
-    case core::FailKind::permission:
-      return ExitCode::permission;
-    case core::FailKind::rdb:
-      return ExitCode::rdb_corrupt;
-    case core::FailKind::protocol:
-      return ExitCode::protocol;
-    default:
-      return ExitCode::connect;
-  }
-}
-
 // Sleeps for the backoff, waking early for a signal.
 void backoff_sleep(std::chrono::milliseconds d) {
   const auto end = Clock::now() + d;

@@ -47,6 +47,10 @@ void print_warning(std::string_view message) {
   write_stderr("redis-repl: warning: " + std::string(message) + "\n");
 }
 
+void print_info(std::string_view message) {
+  write_stderr("redis-repl: " + std::string(message) + "\n");
+}
+
 void install_signal_handlers() {
   std::signal(SIGPIPE, SIG_IGN);
   struct sigaction sa {};

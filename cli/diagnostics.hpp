@@ -7,6 +7,7 @@ namespace redis_repl::cli {
 
 void print_error(std::string_view message);
 void print_warning(std::string_view message);
+void print_info(std::string_view message);
 
 // SIGPIPE ignored (a closed stdout shows up as EPIPE, a clean stop); SIGINT and SIGTERM set a
 // flag that long-running loops poll. Returns the signal number caught, 0 if none.
@@ -17,6 +18,7 @@ int caught_signal() noexcept;
 class Progress {
  public:
   Progress(bool enabled, std::uint64_t total);
+  void set_total(std::uint64_t total) { total_ = total; }
   void update(std::uint64_t done);
   void finish();
 

@@ -125,4 +125,26 @@ void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o) {
     throw Fatal(ExitCode::usage, "--user needs a password (-a, REDISCLI_AUTH or --askpass)");
 }
 
+ExitCode exit_code_for(core::FailKind kind) {
+  switch (kind) {
+    case core::FailKind::auth:
+      return ExitCode::auth;
+    case core::FailKind::permission:
+      return ExitCode::permission;
+    case core::FailKind::rdb:
+      return ExitCode::rdb_corrupt;
+    case core::FailKind::protocol:
+      return ExitCode::protocol;
+    case core::FailKind::transient:
+    case core::FailKind::closed:
+    case core::FailKind::timeout:
+      break;
+  }
+  return ExitCode::connect;
+}
+
+ExitCode exit_code_for(Errc code) {
+  return code == Errc::rdb_unsupported ? ExitCode::rdb_unsupported : ExitCode::rdb_corrupt;
+}
+
 }  // namespace redis_repl::cli

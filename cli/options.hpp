@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/replica.hpp"
+
 namespace CLI {
 class App;
 }
@@ -24,5 +28,9 @@ struct ConnectionOptions {
 void add_connection_options(CLI::App& cmd, ConnectionOptions& o);
 // After parsing: applies -u, REDISCLI_AUTH and --askpass; throws Fatal(usage) on a bad URI.
 void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o);
+
+// The exit status for a replica that failed, or for an RDB error.
+ExitCode exit_code_for(core::FailKind kind);
+ExitCode exit_code_for(Errc code);
 
 }  // namespace redis_repl::cli

@@ -389,6 +389,9 @@ Event Replica::transfer() {
       return fail(
           FailKind::rdb, rdb_->error().code,
           "snapshot byte " + std::to_string(rdb_->error().offset) + ": " + rdb_->error().message);
+    if (tap_)
+      tap_(
+          piece.substr(0, piece.size() - (step == core::Step::done ? rdb_->trailing().size() : 0)));
     if (step == core::Step::done) {
       // Bytes the parser was given past the RDB's end: the mark, or stream bytes.
       std::string trailing(rdb_->trailing());

@@ -14,6 +14,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -91,6 +92,10 @@ class Replica {
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
+  // Called with the RDB's bytes exactly as the master sent them (no $ line, no EOF mark), as they
+  // are parsed: for writing the snapshot to a file.
+  void set_payload_tap(std::function<void(std::string_view)> tap) { tap_ = std::move(tap); }
+
   void receive(std::string_view bytes);
   void peer_closed();
   void tick(Clock::time_point now);
@@ -150,6 +155,7 @@ class Replica {
   std::uint64_t payload_left_ = 0;
   std::uint64_t payload_bytes_ = 0;
   std::string after_rdb_;  // bytes after the RDB's end: the mark, then the stream
+  std::function<void(std::string_view)> tap_;
   bool closed_ = false;
   bool done_reported_ = false;
 
