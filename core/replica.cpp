@@ -304,8 +304,8 @@ Event Replica::psync_reply(std::string_view line) {
       return fail(FailKind::protocol, Errc::protocol,
                   "malformed reply to PSYNC: '" + std::string(line) + "'");
     replid_.assign(id);
+    // The boundary moves only once the snapshot is in: a link lost mid-transfer resumes nothing.
     stream_offset_ = offset;
-    boundary_ = offset;
     phase_ = Phase::receive_payload_header;
     Event e;
     e.kind = Event::Kind::full_resync;
@@ -420,7 +420,7 @@ Event Replica::transfer() {
     return fail(FailKind::protocol, Errc::protocol, "the snapshot is not followed by its EOF mark");
   Event e;
   e.kind = Event::Kind::transfer_end;
-  e.offset = boundary_;
+  e.offset = stream_offset_;
   e.length = payload_bytes_;
   start_stream(std::string_view(after_rdb_).substr(eof_mark_.size()));
   after_rdb_.clear();
@@ -435,6 +435,7 @@ void Replica::start_stream(std::string_view leftover) {
     return;
   }
   phase_ = Phase::connected;
+  boundary_ = stream_offset_;
   // A chained replica's stream may start without SELECT: the RDB says which db is current.
   db_ = boundary_db_ = watcher_->stream_db.value_or(0);
   confirmed_ = boundary_;

@@ -332,3 +332,24 @@ TEST_CASE("replica: every refusal becomes its own failure") {
 }
 
 }  // namespace redis_repl::test
+
+namespace redis_repl::test {
+
+TEST_CASE("replica: the resume point moves only once the snapshot is complete") {
+  RecordingVisitor v;
+  core::Replica r(ReplicaConfig{}, v, Clock::time_point{});
+  const std::string rdb = snapshot();
+  r.receive("+PONG\r\n+OK\r\n+FULLRESYNC " + replid + " 708\r\n$EOF:" + mark + "\r\n" +
+            rdb.substr(0, 30));
+  while (r.next_event().kind != Event::Kind::need_data) {
+  }
+  CHECK(r.boundary() == -1);  // a link lost now must not resume past a half-read snapshot
+  r.receive(rdb.substr(30) + mark);
+  while (r.next_event().kind != Event::Kind::need_data) {
+  }
+  CHECK(r.streaming());
+  CHECK(r.boundary() == 708);
+  CHECK(r.replid() == replid);
+}
+
+}  // namespace redis_repl::test
