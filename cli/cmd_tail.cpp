@@ -203,7 +203,15 @@ class TailHandler final : public core::net::SessionHandler {
 
   std::int64_t on_batch_end() override {
     out_.flush();
-    return out_.ok() ? written_to_ : -1;
+    if (!out_.ok()) return -1;
+    // Everything handed out is written: the replica's boundary is safe to resume from.
+    if (!o_.state_file.empty() && replica_->boundary() >= 0 &&
+        Clock::now() - last_save_ >= std::chrono::seconds(1)) {
+      write_state(o_.state_file,
+                  ResumePoint{replica_->replid(), replica_->boundary(), replica_->boundary_db()});
+      last_save_ = Clock::now();
+    }
+    return written_to_;
   }
 
   bool wants_stop() override {
@@ -253,6 +261,7 @@ class TailHandler final : public core::net::SessionHandler {
   std::int64_t written_to_ = -1;
   std::uint64_t printed_ = 0;
   std::optional<core::Event> failure_;
+  Clock::time_point last_save_{};
 };
 
 // Sleeps for the backoff, waking early for a signal.
