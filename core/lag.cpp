@@ -1,0 +1,155 @@
+#include "core/lag.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace redis_repl::core {
+namespace {
+
+template <class T>
+bool parse_number(std::string_view s, T& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && r.ec == std::errc{} && r.ptr == s.data() + s.size();
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, s, std::chars_format::fixed, 3);
+  return std::string(buf, r.ptr);
+}
+
+}  // namespace
+
+std::map<std::string, std::string, std::less<>> parse_info(std::string_view text) {
+  std::map<std::string, std::string, std::less<>> out;
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    out.emplace(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)));
+  }
+  return out;
+}
+
+std::vector<ListedReplica> listed_replicas(
+    const std::map<std::string, std::string, std::less<>>& info) {
+  std::vector<ListedReplica> out;
+  for (int i = 0;; ++i) {
+    const auto it = info.find("slave" + std::to_string(i));
+    if (it == info.end()) break;
+    ListedReplica r;
+    std::string_view rest = it->second;
+    while (!rest.empty()) {
+      const std::size_t comma = rest.find(',');
+      const std::string_view kv = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      const std::size_t eq = kv.find('=');
+      if (eq == std::string_view::npos) continue;
+      const std::string_view k = kv.substr(0, eq), v = kv.substr(eq + 1);
+      if (k == "ip") {
+        r.ip = std::string(v);
+      } else if (k == "port") {
+        parse_number(v, r.port);
+      } else if (k == "state") {
+        r.state = std::string(v);
+      } else if (k == "offset") {
+        parse_number(v, r.offset);
+      } else if (k == "lag") {
+        parse_number(v, r.ack_age_s);
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string_view status_name(Status s) noexcept {
+  switch (s) {
+    case Status::ok:
+      return "OK";
+    case Status::warning:
+      return "WARNING";
+    case Status::critical:
+      return "CRITICAL";
+    case Status::unknown:
+      return "UNKNOWN";
+  }
+  return "UNKNOWN";
+}
+
+// CRITICAL outranks UNKNOWN outranks WARNING outranks OK, as monitoring plugins combine them.
+Status worst(Status a, Status b) noexcept {
+  auto rank = [](Status s) {
+    switch (s) {
+      case Status::ok:
+        return 0;
+      case Status::warning:
+        return 1;
+      case Status::unknown:
+        return 2;
+      case Status::critical:
+        return 3;
+    }
+    return 2;
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+std::optional<ProbeStats> probe_stats(const std::vector<double>& seconds) {
+  if (seconds.empty()) return std::nullopt;
+  std::vector<double> s = seconds;
+  std::sort(s.begin(), s.end());
+  const std::size_t n = s.size();
+  const double median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  return ProbeStats{s.front(), median, s.back()};
+}
+
+void derive_lag_bytes(ReplicaLag& r, std::int64_t master_offset) {
+  const std::optional<std::int64_t> seen = r.replica_offset ? r.replica_offset : r.acked_offset;
+  if (seen) r.lag_bytes = std::max<std::int64_t>(0, master_offset - *seen);
+}
+
+Verdict judge(const ReplicaLag& r, const Thresholds& t) {
+  Verdict v;
+  auto raise = [&](Status s, std::string why) {
+    v.status = worst(v.status, s);
+    v.reasons.push_back(std::move(why));
+  };
+  if (!r.reachable && !r.acked_offset) {
+    raise(Status::critical, "unreachable: " + r.error);
+    return v;
+  }
+  if (r.reachable && r.role != "slave")
+    raise(Status::critical, "not a replica (role " + r.role + ")");
+  if (r.link_up && !*r.link_up) raise(Status::critical, "link to the master is down");
+  if (r.sync_in_progress) raise(Status::critical, "full sync in progress");
+  if (!r.state.empty() && r.state != "online") raise(Status::critical, "state " + r.state);
+  if (r.lag_bytes) {
+    const std::int64_t b = *r.lag_bytes;
+    if (t.crit_bytes && b >= *t.crit_bytes) {
+      raise(Status::critical, std::to_string(b) + " bytes behind");
+    } else if (t.warn_bytes && b >= *t.warn_bytes) {
+      raise(Status::warning, std::to_string(b) + " bytes behind");
+    }
+  }
+  // Time: a probe that never came is at least a warning, whatever the thresholds; otherwise the
+  // slowest probe is judged.
+  if (r.probe_waited_s) {
+    const double w = *r.probe_waited_s;
+    raise(t.crit_seconds && w >= *t.crit_seconds ? Status::critical : Status::warning,
+          "probe not delivered after " + seconds_text(w) + " s");
+  } else if (const auto st = probe_stats(r.probe_seconds)) {
+    if (t.crit_seconds && st->max >= *t.crit_seconds) {
+      raise(Status::critical, seconds_text(st->max) + " s behind");
+    } else if (t.warn_seconds && st->max >= *t.warn_seconds) {
+      raise(Status::warning, seconds_text(st->max) + " s behind");
+    }
+  }
+  return v;
+}
+
+}  // namespace redis_repl::core

@@ -1,0 +1,79 @@
+// core/lag.hpp — replication lag as lag-check reports it: INFO parsing, probe statistics and
+// threshold verdicts, with no I/O.
+//
+// INFO's own `lag=` is only the seconds since a replica's last ACK (a replica hours behind can
+// show 0), so lag here is measured two ways: bytes (the master's master_repl_offset minus the
+// replica's offset) and time (how long a probe published on the master takes to reach the
+// replica). A probe that never arrives is reported as such, with how long it has been waited
+// for, never as zero.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace redis_repl::core {
+
+// "key:value" lines of an INFO reply (sections and comments skipped).
+std::map<std::string, std::string, std::less<>> parse_info(std::string_view text);
+
+// One "slaveN:ip=...,port=...,state=...,offset=...,lag=..." line, as the master sees a replica.
+struct ListedReplica {
+  std::string ip;
+  std::uint16_t port = 0;
+  std::string state;           // online, wait_bgsave, send_bulk, ...
+  std::int64_t offset = 0;     // the last offset it ACKed
+  std::int64_t ack_age_s = 0;  // INFO's "lag": seconds since that ACK
+};
+std::vector<ListedReplica> listed_replicas(
+    const std::map<std::string, std::string, std::less<>>& info);
+
+enum class Status : std::uint8_t { ok = 0, warning = 1, critical = 2, unknown = 3 };
+std::string_view status_name(Status s) noexcept;  // "OK", "WARNING", "CRITICAL", "UNKNOWN"
+Status worst(Status a, Status b) noexcept;
+
+struct Thresholds {
+  std::optional<std::int64_t> warn_bytes, crit_bytes;
+  std::optional<double> warn_seconds, crit_seconds;
+};
+
+// What lag-check learnt about one replica.
+struct ReplicaLag {
+  std::string name;        // host:port as reported or given
+  bool reachable = false;  // we could query the replica itself
+  std::string error;       // why not, or why its answer is unusable
+  // From the master's INFO.
+  std::string state;
+  std::optional<std::int64_t> acked_offset;
+  std::optional<std::int64_t> ack_age_s;
+  // From the replica's own INFO.
+  std::string role;                       // "slave" expected
+  std::optional<bool> link_up;            // master_link_status
+  std::optional<std::int64_t> last_io_s;  // master_last_io_seconds_ago
+  bool sync_in_progress = false;
+  std::optional<std::int64_t> replica_offset;  // slave_repl_offset
+  // Derived.
+  std::optional<std::int64_t> lag_bytes;
+  std::vector<double> probe_seconds;     // arrivals
+  std::optional<double> probe_waited_s;  // set when probes did not all arrive: how long waited
+  std::uint32_t probes_sent = 0;
+};
+
+struct ProbeStats {
+  double min = 0, median = 0, max = 0;
+};
+std::optional<ProbeStats> probe_stats(const std::vector<double>& seconds);
+
+// Byte lag: master offset minus the replica's own offset when we could ask it, else its ACK.
+void derive_lag_bytes(ReplicaLag& r, std::int64_t master_offset);
+
+// The verdict for one replica and the reasons behind it ("link down", "12345 bytes behind").
+struct Verdict {
+  Status status = Status::ok;
+  std::vector<std::string> reasons;
+};
+Verdict judge(const ReplicaLag& r, const Thresholds& t);
+
+}  // namespace redis_repl::core

@@ -1,0 +1,108 @@
+// Lag arithmetic and verdicts: INFO as real servers write it, thresholds, probes that never came.
+#include "core/lag.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+namespace redis_repl::test {
+
+using core::Status;
+
+// INFO replication of a Redis 7.0.15 master with two replicas (the second stopped, 2 s since its
+// last ACK).
+const char* const master_info =
+    "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n"
+    "slave0:ip=127.0.0.1,port=17001,state=online,offset=5000,lag=0\r\n"
+    "slave1:ip=127.0.0.1,port=17002,state=online,offset=4200,lag=2\r\n"
+    "master_failover_state:no-failover\r\nmaster_replid:"
+    "c3adb08ad394aaa5ea3aa57b9064b9f8284ba9fd\r\n"
+    "master_repl_offset:5000\r\nrepl_backlog_active:1\r\n";
+
+TEST_CASE("lag: INFO replication is read as the master writes it") {
+  const auto info = core::parse_info(master_info);
+  CHECK(info.at("role") == "master");
+  CHECK(info.at("master_repl_offset") == "5000");
+  const auto replicas = core::listed_replicas(info);
+  REQUIRE(replicas.size() == 2);
+  CHECK(replicas[1].ip == "127.0.0.1");
+  CHECK(replicas[1].port == 17002);
+  CHECK(replicas[1].state == "online");
+  CHECK(replicas[1].offset == 4200);
+  CHECK(replicas[1].ack_age_s == 2);
+}
+
+TEST_CASE("lag: the replica's own offset beats its last ACK") {
+  core::ReplicaLag r;
+  r.acked_offset = 4200;
+  core::derive_lag_bytes(r, 5000);
+  CHECK(r.lag_bytes == 800);
+  r.replica_offset = 4900;
+  core::derive_lag_bytes(r, 5000);
+  CHECK(r.lag_bytes == 100);
+}
+
+TEST_CASE("lag: probe statistics") {
+  const auto st = core::probe_stats({0.004, 0.001, 0.010, 0.002});
+  REQUIRE(st);
+  CHECK(st->min == doctest::Approx(0.001));
+  CHECK(st->median == doctest::Approx(0.003));
+  CHECK(st->max == doctest::Approx(0.010));
+  CHECK_FALSE(core::probe_stats({}));
+}
+
+TEST_CASE("lag: verdicts by thresholds; the worst reason decides") {
+  core::Thresholds t;
+  t.warn_bytes = 1000;
+  t.crit_bytes = 100000;
+  t.warn_seconds = 1;
+  t.crit_seconds = 5;
+  core::ReplicaLag healthy;
+  healthy.reachable = true;
+  healthy.role = "slave";
+  healthy.link_up = true;
+  healthy.state = "online";
+  healthy.lag_bytes = 0;
+  healthy.probe_seconds = {0.001, 0.002};
+  CHECK(core::judge(healthy, t).status == Status::ok);
+
+  core::ReplicaLag behind = healthy;
+  behind.lag_bytes = 5000;
+  auto v = core::judge(behind, t);
+  CHECK(v.status == Status::warning);
+  CHECK(v.reasons == std::vector<std::string>{"5000 bytes behind"});
+
+  behind.probe_seconds = {0.5, 6.25};
+  v = core::judge(behind, t);
+  CHECK(v.status == Status::critical);
+  CHECK(v.reasons.back() == "6.250 s behind");
+
+  core::ReplicaLag stuck = healthy;
+  stuck.probe_seconds.clear();
+  stuck.probe_waited_s = 2;  // a probe that never came is never "0 s"
+  v = core::judge(stuck, t);
+  CHECK(v.status == Status::warning);
+  CHECK(v.reasons.back() == "probe not delivered after 2.000 s");
+  stuck.probe_waited_s = 5;
+  CHECK(core::judge(stuck, t).status == Status::critical);
+  CHECK(core::judge(stuck, core::Thresholds{}).status == Status::warning);
+
+  core::ReplicaLag down = healthy;
+  down.link_up = false;
+  CHECK(core::judge(down, core::Thresholds{}).status == Status::critical);
+  core::ReplicaLag syncing = healthy;
+  syncing.sync_in_progress = true;
+  CHECK(core::judge(syncing, core::Thresholds{}).reasons.front() == "full sync in progress");
+  core::ReplicaLag gone;
+  gone.error = "Connection refused";
+  CHECK(core::judge(gone, t).reasons.front() == "unreachable: Connection refused");
+}
+
+TEST_CASE("lag: statuses combine as monitoring plugins do") {
+  CHECK(core::worst(Status::ok, Status::warning) == Status::warning);
+  CHECK(core::worst(Status::critical, Status::unknown) == Status::critical);
+  CHECK(core::worst(Status::warning, Status::unknown) == Status::unknown);
+  CHECK(core::status_name(Status::critical) == "CRITICAL");
+}
+
+}  // namespace redis_repl::test
