@@ -1,0 +1,35 @@
+// core/net/lag_probe.hpp — one lag measurement: INFO replication from the master and from each
+// replica, byte lag, and time lag from probes published on a private channel of the master and
+// timed as they arrive through each replica's subscription (published messages travel through
+// replication). No key is written.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/lag.hpp"
+#include "core/net/session.hpp"
+
+namespace redis_repl::core::net {
+
+struct LagProbeConfig {
+  Endpoint master;
+  std::vector<Endpoint> replicas;  // empty: the ones the master lists
+  std::string user;
+  std::string password;
+  int probes = 5;
+  std::chrono::milliseconds interval{100};  // between probes
+  std::chrono::milliseconds timeout{5000};  // each step, and the wait for the last probe
+};
+
+struct LagReport {
+  std::string error;  // the master could not be measured: unreachable, refused, not a master
+  std::string master;
+  std::int64_t master_offset = 0;
+  std::vector<ReplicaLag> replicas;
+};
+
+LagReport measure_lag(const LagProbeConfig& config);
+
+}  // namespace redis_repl::core::net
