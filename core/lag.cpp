@@ -119,10 +119,8 @@ Verdict judge(const ReplicaLag& r, const Thresholds& t) {
     v.status = worst(v.status, s);
     v.reasons.push_back(std::move(why));
   };
-  if (!r.reachable && !r.acked_offset) {
-    raise(Status::critical, "unreachable: " + r.error);
-    return v;
-  }
+  // A replica we cannot ask is not measured: UNKNOWN, with the ACK the master holds still judged.
+  if (!r.reachable) raise(Status::unknown, "unreachable: " + r.error);
   if (r.reachable && r.role != "slave")
     raise(Status::critical, "not a replica (role " + r.role + ")");
   if (r.link_up && !*r.link_up) raise(Status::critical, "link to the master is down");

@@ -95,7 +95,10 @@ TEST_CASE("lag: verdicts by thresholds; the worst reason decides") {
   CHECK(core::judge(syncing, core::Thresholds{}).reasons.front() == "full sync in progress");
   core::ReplicaLag gone;
   gone.error = "Connection refused";
+  CHECK(core::judge(gone, t).status == Status::unknown);
   CHECK(core::judge(gone, t).reasons.front() == "unreachable: Connection refused");
+  gone.lag_bytes = 200000;  // its last ACK, as the master reports it, still counts
+  CHECK(core::judge(gone, t).status == Status::critical);
 }
 
 TEST_CASE("lag: statuses combine as monitoring plugins do") {
