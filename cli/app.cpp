@@ -19,6 +19,7 @@ void register_all(CLI::App& app, Runner& runner) {
   app.require_subcommand(1);
   register_tail(app, runner);
   register_dump_rdb(app, runner);
+  register_lag_check(app, runner);
 }
 
 int run_main(int argc, const char* const* argv) {
@@ -31,6 +32,8 @@ int run_main(int argc, const char* const* argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     print_error(e.what());
     std::fputs("Run with --help for more information.\n", stderr);
+    // lag-check speaks the monitoring-plugin convention: bad arguments are UNKNOWN.
+    if (argc > 1 && std::string_view(argv[1]) == "lag-check") return 3;
     return static_cast<int>(ExitCode::usage);
   }
   install_signal_handlers();

@@ -46,6 +46,7 @@ using Runner = std::function<int()>;
 void register_all(CLI::App& app, Runner& runner);
 void register_dump_rdb(CLI::App& app, Runner& runner);
 void register_tail(CLI::App& app, Runner& runner);
+void register_lag_check(CLI::App& app, Runner& runner);
 
 // The whole program, for main() and for tests.
 int run_main(int argc, const char* const* argv);

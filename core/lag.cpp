@@ -121,7 +121,7 @@ Verdict judge(const ReplicaLag& r, const Thresholds& t) {
   };
   // A replica we cannot ask is not measured: UNKNOWN, with the ACK the master holds still judged.
   if (!r.reachable) raise(Status::unknown, "unreachable: " + r.error);
-  if (r.reachable && r.role != "slave")
+  if (r.reachable && !r.role.empty() && r.role != "slave")
     raise(Status::critical, "not a replica (role " + r.role + ")");
   if (r.link_up && !*r.link_up) raise(Status::critical, "link to the master is down");
   if (r.sync_in_progress) raise(Status::critical, "full sync in progress");

@@ -97,12 +97,24 @@ LagReport measure_lag(const LagProbeConfig& config) {
     }
     t.client = std::make_unique<Client>(io);
     std::string e = t.client->connect(t.endpoint, step());
-    if (e.empty()) e = authenticate(*t.client, config.user, config.password, step());
+    if (!e.empty()) {  // refused, unresolvable: not measured (UNKNOWN)
+      r.error = e;
+      t.client.reset();
+      continue;
+    }
+    const Clock::time_point asked = Clock::now();
+    e = authenticate(*t.client, config.user, config.password, step());
     std::map<std::string, std::string, std::less<>> rinfo;
     if (e.empty()) e = info_replication(*t.client, rinfo, step());
     if (!e.empty()) {
       r.error = e;
       t.client.reset();
+      if (e.starts_with("timed out")) {
+        // It took the connection but answers nothing (stopped, or stuck loading): as late as a
+        // probe that never came, for as long as we waited.
+        r.reachable = true;
+        r.probe_waited_s = std::chrono::duration<double>(Clock::now() - asked).count();
+      }
       continue;
     }
     r.reachable = true;

@@ -1,0 +1,166 @@
+// `redis-repl lag-check`: how far behind are the replicas, in bytes and in seconds, with the exit
+// codes of the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "cli/diagnostics.hpp"
+#include "cli/options.hpp"
+#include "core/lag.hpp"
+#include "core/net/lag_probe.hpp"
+#include "formats/lag_report.hpp"
+#include "formats/out_buffer.hpp"
+
+namespace redis_repl::cli {
+namespace {
+
+struct LagCheckOptions {
+  ConnectionOptions conn;
+  std::vector<std::string> replicas;
+  std::optional<std::int64_t> warn_bytes, crit_bytes;
+  std::optional<double> warn_seconds, crit_seconds;
+  std::size_t min_replicas = 0;
+  int probes = 5;
+  double probe_timeout_s = 5;
+  std::string format = "human";
+  double watch_s = 0;
+  std::uint64_t count = 0;
+};
+
+constexpr int unknown = 3;
+
+core::net::Endpoint parse_endpoint(const std::string& s) {
+  const std::size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw Fatal(ExitCode::usage, "--replica wants HOST:PORT, not '" + s + "'");
+  std::string host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  try {
+    port = static_cast<unsigned>(std::stoul(s.substr(colon + 1)));
+  } catch (...) {
+  }
+  if (port == 0 || port > 65535) throw Fatal(ExitCode::usage, "bad port in --replica '" + s + "'");
+  return core::net::Endpoint{host, static_cast<std::uint16_t>(port)};
+}
+
+formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeConfig& config,
+                          const core::Thresholds& t) {
+  const core::net::LagReport report = core::net::measure_lag(config);
+  formats::LagResult r;
+  r.master = report.master;
+  r.error = report.error;
+  r.master_offset = report.master_offset;
+  r.replicas = report.replicas;
+  r.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  if (!r.error.empty()) {
+    r.status = core::Status::unknown;
+    return r;
+  }
+  for (const core::ReplicaLag& x : r.replicas) {
+    r.verdicts.push_back(core::judge(x, t));
+    r.status = core::worst(r.status, r.verdicts.back().status);
+  }
+  if (r.replicas.size() < o.min_replicas) {
+    r.status = core::Status::unknown;
+    r.status_reason = std::to_string(r.replicas.size()) + " replicas, --min-replicas asks for " +
+                      std::to_string(o.min_replicas);
+  }
+  return r;
+}
+
+int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
+  try {
+    resolve_connection_options(cmd, o.conn);
+    formats::LagFormat format = formats::LagFormat::human;
+    if (!formats::parse_lag_format(o.format, format))
+      throw Fatal(ExitCode::usage, "unknown format '" + o.format + "'");
+    core::Thresholds t{o.warn_bytes, o.crit_bytes, o.warn_seconds, o.crit_seconds};
+    if (t.warn_bytes && t.crit_bytes && *t.warn_bytes > *t.crit_bytes)
+      throw Fatal(ExitCode::usage, "--warn-bytes is above --crit-bytes");
+    if (t.warn_seconds && t.crit_seconds && *t.warn_seconds > *t.crit_seconds)
+      throw Fatal(ExitCode::usage, "--warn-seconds is above --crit-seconds");
+    core::net::LagProbeConfig config;
+    config.master = core::net::Endpoint{o.conn.host, o.conn.port};
+    for (const std::string& s : o.replicas) config.replicas.push_back(parse_endpoint(s));
+    config.user = o.conn.user;
+    config.password = o.conn.password;
+    config.probes = o.probes;
+    // Waiting less than the critical threshold could not tell CRITICAL from WARNING.
+    double wait = o.probe_timeout_s;
+    if (o.crit_seconds) wait = std::max(wait, *o.crit_seconds + 0.5);
+    config.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(wait * 1000));
+
+    formats::OutBuffer out(STDOUT_FILENO);
+    int status = unknown;
+    for (std::uint64_t n = 0;; ++n) {
+      const auto started = std::chrono::steady_clock::now();
+      const formats::LagResult r = sample(o, config, t);
+      formats::write_lag(out.buffer(), r, format, t);
+      out.flush();
+      status = static_cast<int>(r.status);
+      if (!out.ok()) return out.closed() ? status : unknown;
+      if (o.watch_s <= 0 || (o.count && n + 1 >= o.count)) break;
+      const auto next = started + std::chrono::duration<double>(o.watch_s);
+      while (std::chrono::steady_clock::now() < next && !caught_signal())
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (const int sig = caught_signal()) return 128 + sig;
+    }
+    return status;
+  } catch (const Fatal& e) {
+    // Whatever went wrong, a monitor must read it as UNKNOWN.
+    print_error(e.what());
+    return unknown;
+  }
+}
+
+}  // namespace
+
+void register_lag_check(CLI::App& app, Runner& runner) {
+  auto o = std::make_shared<LagCheckOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "lag-check", "Measure how far replicas are behind, with monitoring-plugin exit codes");
+  cmd->set_help_flag("--help", "Print this help and exit");
+  add_connection_options(*cmd, o->conn);
+  cmd->add_option("--replica", o->replicas,
+                  "Check this replica (HOST:PORT, repeatable) instead of those the master lists")
+      ->option_text("HOST:PORT")
+      ->allow_extra_args(false);
+  cmd->add_option("--warn-bytes", o->warn_bytes, "WARNING at this many bytes behind")
+      ->option_text("BYTES");
+  cmd->add_option("--crit-bytes", o->crit_bytes, "CRITICAL at this many bytes behind")
+      ->option_text("BYTES");
+  cmd->add_option("--warn-seconds", o->warn_seconds, "WARNING when a probe takes this long")
+      ->option_text("SECONDS");
+  cmd->add_option("--crit-seconds", o->crit_seconds, "CRITICAL when a probe takes this long")
+      ->option_text("SECONDS");
+  cmd->add_option("--min-replicas", o->min_replicas, "UNKNOWN when fewer replicas are found")
+      ->option_text("N");
+  cmd->add_option("--probes", o->probes, "Probes per sample (default 5)")
+      ->option_text("N")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--probe-timeout", o->probe_timeout_s,
+                  "Seconds to wait for probes to arrive (default 5; at least --crit-seconds)")
+      ->option_text("SECONDS")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--format", o->format, "Output: human (default), json, nagios or prometheus")
+      ->check(CLI::IsMember({"human", "json", "nagios", "prometheus"}))
+      ->option_text("FORMAT");
+  cmd->add_option("--watch", o->watch_s, "Measure again every INTERVAL seconds, a line per sample")
+      ->option_text("INTERVAL")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--count", o->count, "With --watch: stop after N samples")->option_text("N");
+  cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_lag_check(*o, *cmd); }; });
+}
+
+}  // namespace redis_repl::cli

@@ -1,0 +1,294 @@
+#include "formats/lag_report.hpp"
+
+#include <cstdio>
+
+#include "formats/json_writer.hpp"
+#include "formats/text_encoding.hpp"
+
+namespace redis_repl::formats {
+namespace {
+
+std::string fixed3(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", d);
+  return buf;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+// The one-line summary nagios and the human table end with.
+std::string summary(const LagResult& r) {
+  if (!r.error.empty()) return r.error;
+  if (!r.status_reason.empty()) return r.status_reason;
+  std::vector<std::string> bad;
+  for (std::size_t i = 0; i < r.replicas.size(); ++i)
+    if (r.verdicts[i].status != core::Status::ok)
+      bad.push_back(r.replicas[i].name + ": " + join(r.verdicts[i].reasons, ", "));
+  if (!bad.empty()) return join(bad, "; ");
+  return std::to_string(r.replicas.size()) + (r.replicas.size() == 1 ? " replica" : " replicas") +
+         " in step";
+}
+
+void write_human(std::string& out, const LagResult& r) {
+  out += "master " + r.master;
+  if (r.error.empty()) out += ", offset " + std::to_string(r.master_offset);
+  out += "\n";
+  if (!r.replicas.empty()) {
+    char line[256];
+    std::snprintf(line, sizeof line, "%-22s %-9s %-5s %12s  %-26s %s\n", "REPLICA", "STATUS",
+                  "LINK", "LAG BYTES", "PROBE MIN/MEDIAN/MAX (S)", "NOTES");
+    out += line;
+  }
+  for (std::size_t i = 0; i < r.replicas.size(); ++i) {
+    const core::ReplicaLag& x = r.replicas[i];
+    std::string probe = "-";
+    if (x.probe_waited_s) {
+      probe = "not delivered (" + fixed3(*x.probe_waited_s) + ")";
+    } else if (const auto st = core::probe_stats(x.probe_seconds)) {
+      probe = fixed3(st->min) + "/" + fixed3(st->median) + "/" + fixed3(st->max);
+    }
+    const std::string link = !x.link_up ? "-" : *x.link_up ? "up" : "down";
+    const std::string bytes = x.lag_bytes ? std::to_string(*x.lag_bytes) : "-";
+    char line[512];
+    std::snprintf(line, sizeof line, "%-22s %-9s %-5s %12s  %-26s %s\n", x.name.c_str(),
+                  std::string(core::status_name(r.verdicts[i].status)).c_str(), link.c_str(),
+                  bytes.c_str(), probe.c_str(), join(r.verdicts[i].reasons, "; ").c_str());
+    out += line;
+  }
+  out += std::string(core::status_name(r.status)) + ": " + summary(r) + "\n";
+}
+
+void write_json(std::string& out, const LagResult& r) {
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("status");
+  w.ascii(core::status_name(r.status));
+  w.key("time_ms");
+  w.number(r.unix_ms);
+  w.key("summary");
+  w.bytes(summary(r));
+  w.key("master");
+  w.begin_object();
+  w.key("address");
+  w.bytes(r.master);
+  w.key("offset");
+  if (r.error.empty()) {
+    w.number(r.master_offset);
+  } else {
+    w.null();
+  }
+  w.key("error");
+  if (r.error.empty()) {
+    w.null();
+  } else {
+    w.bytes(r.error);
+  }
+  w.end();
+  w.key("replicas");
+  w.begin_array();
+  for (std::size_t i = 0; i < r.replicas.size(); ++i) {
+    const core::ReplicaLag& x = r.replicas[i];
+    auto opt_int = [&](const char* k, const std::optional<std::int64_t>& v) {
+      w.key(k);
+      if (v) {
+        w.number(*v);
+      } else {
+        w.null();
+      }
+    };
+    w.begin_object();
+    w.key("address");
+    w.bytes(x.name);
+    w.key("status");
+    w.ascii(core::status_name(r.verdicts[i].status));
+    w.key("reasons");
+    w.begin_array();
+    for (const std::string& s : r.verdicts[i].reasons) w.bytes(s);
+    w.end();
+    w.key("reachable");
+    w.boolean(x.reachable);
+    w.key("error");
+    if (x.error.empty()) {
+      w.null();
+    } else {
+      w.bytes(x.error);
+    }
+    w.key("state");
+    if (x.state.empty()) {
+      w.null();
+    } else {
+      w.bytes(x.state);
+    }
+    w.key("link_up");
+    if (x.link_up) {
+      w.boolean(*x.link_up);
+    } else {
+      w.null();
+    }
+    opt_int("master_last_io_seconds_ago", x.last_io_s);
+    w.key("sync_in_progress");
+    w.boolean(x.sync_in_progress);
+    opt_int("lag_bytes", x.lag_bytes);
+    opt_int("replica_offset", x.replica_offset);
+    opt_int("acked_offset", x.acked_offset);
+    opt_int("ack_age_seconds", x.ack_age_s);
+    w.key("probes");
+    w.begin_object();
+    w.key("sent");
+    w.unsigned_number(x.probes_sent);
+    w.key("delivered");
+    w.unsigned_number(x.probe_seconds.size());
+    const auto st = core::probe_stats(x.probe_seconds);
+    const std::pair<const char*, double> stats[] = {{"min_seconds", st ? st->min : 0},
+                                                    {"median_seconds", st ? st->median : 0},
+                                                    {"max_seconds", st ? st->max : 0}};
+    for (const auto& [k, v] : stats) {
+      w.key(k);
+      if (st) {
+        w.real(v);
+      } else {
+        w.null();
+      }
+    }
+    w.key("waited_seconds");
+    if (x.probe_waited_s) {
+      w.real(*x.probe_waited_s);
+    } else {
+      w.null();
+    }
+    w.end();
+    w.end();
+  }
+  w.end();
+  w.end();
+  out += "\n";
+}
+
+// Nagios plugin convention: "SERVICE STATUS - text | 'label'=value[UOM];warn;crit;min;max".
+void write_nagios(std::string& out, const LagResult& r, const core::Thresholds& t) {
+  out += "REDIS REPLICATION " + std::string(core::status_name(r.status)) + " - " + summary(r);
+  std::string perf;
+  auto thr = [](const auto& v) {
+    if (!v) return std::string();
+    std::string s;
+    append_double(s, static_cast<double>(*v));
+    return s;
+  };
+  for (const core::ReplicaLag& x : r.replicas) {
+    if (x.lag_bytes)
+      perf += " '" + x.name + " bytes'=" + std::to_string(*x.lag_bytes) + "B;" + thr(t.warn_bytes) +
+              ";" + thr(t.crit_bytes) + ";0;";
+    std::optional<double> s;
+    if (x.probe_waited_s) {
+      s = *x.probe_waited_s;
+    } else if (const auto st = core::probe_stats(x.probe_seconds)) {
+      s = st->max;
+    }
+    if (s)
+      perf += " '" + x.name + " seconds'=" + fixed3(*s) + "s;" + thr(t.warn_seconds) + ";" +
+              thr(t.crit_seconds) + ";0;";
+  }
+  if (!perf.empty()) out += " |" + perf;
+  out += "\n";
+}
+
+std::string escape_label(std::string_view v) {
+  std::string s;
+  for (char c : v) {
+    if (c == '\\' || c == '"') s.push_back('\\');
+    if (c == '\n') {
+      s += "\\n";
+      continue;
+    }
+    s.push_back(c);
+  }
+  return s;
+}
+
+void write_prometheus(std::string& out, const LagResult& r) {
+  const std::string m = "master=\"" + escape_label(r.master) + "\"";
+  auto metric = [&](const char* name, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n";
+  };
+  metric("redis_repl_lag_check_status", "Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
+  out +=
+      "redis_repl_lag_check_status{" + m + "} " + std::to_string(static_cast<int>(r.status)) + "\n";
+  if (r.replicas.empty()) return;
+  auto each = [&](const char* name, const char* help, auto value) {
+    bool header = false;
+    for (std::size_t i = 0; i < r.replicas.size(); ++i) {
+      const std::optional<double> v = value(i);
+      if (!v) continue;
+      if (!header) metric(name, help);
+      header = true;
+      std::string num;
+      append_double(num, *v);
+      out += std::string(name) + "{" + m + ",replica=\"" + escape_label(r.replicas[i].name) +
+             "\"} " + num + "\n";
+    }
+  };
+  each("redis_repl_replica_status", "Replica status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+       [&](std::size_t i) -> std::optional<double> {
+         return static_cast<double>(r.verdicts[i].status);
+       });
+  each("redis_repl_replica_lag_bytes", "Master offset minus the replica's offset.",
+       [&](std::size_t i) -> std::optional<double> {
+         if (!r.replicas[i].lag_bytes) return std::nullopt;
+         return static_cast<double>(*r.replicas[i].lag_bytes);
+       });
+  each("redis_repl_replica_lag_seconds",
+       "Slowest probe delivery, or the time waited for one that never arrived.",
+       [&](std::size_t i) -> std::optional<double> {
+         const core::ReplicaLag& x = r.replicas[i];
+         if (x.probe_waited_s) return *x.probe_waited_s;
+         if (const auto st = core::probe_stats(x.probe_seconds)) return st->max;
+         return std::nullopt;
+       });
+  each("redis_repl_replica_probes_delivered_ratio", "Share of the probes that arrived.",
+       [&](std::size_t i) -> std::optional<double> {
+         const core::ReplicaLag& x = r.replicas[i];
+         if (!x.probes_sent || !x.reachable) return std::nullopt;
+         return static_cast<double>(x.probe_seconds.size()) / x.probes_sent;
+       });
+  each("redis_repl_replica_link_up", "master_link_status as the replica reports it (1 up).",
+       [&](std::size_t i) -> std::optional<double> {
+         if (!r.replicas[i].link_up) return std::nullopt;
+         return *r.replicas[i].link_up ? 1.0 : 0.0;
+       });
+}
+
+}  // namespace
+
+bool parse_lag_format(std::string_view name, LagFormat& out) noexcept {
+  if (name == "human") {
+    out = LagFormat::human;
+  } else if (name == "json") {
+    out = LagFormat::json;
+  } else if (name == "nagios") {
+    out = LagFormat::nagios;
+  } else if (name == "prometheus") {
+    out = LagFormat::prometheus;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void write_lag(std::string& out, const LagResult& r, LagFormat f, const core::Thresholds& t) {
+  switch (f) {
+    case LagFormat::human:
+      return write_human(out, r);
+    case LagFormat::json:
+      return write_json(out, r);
+    case LagFormat::nagios:
+      return write_nagios(out, r, t);
+    case LagFormat::prometheus:
+      return write_prometheus(out, r);
+  }
+}
+
+}  // namespace redis_repl::formats

@@ -1,0 +1,30 @@
+// formats/lag_report.hpp — lag-check's output: a table for people, one JSON document (or line),
+// a Nagios status line with perfdata, or Prometheus text exposition (for node_exporter's
+// textfile collector).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/lag.hpp"
+
+namespace redis_repl::formats {
+
+enum class LagFormat : std::uint8_t { human, json, nagios, prometheus };
+bool parse_lag_format(std::string_view name, LagFormat& out) noexcept;
+
+struct LagResult {
+  std::string master;
+  std::string error;  // the master could not be measured
+  std::int64_t master_offset = 0;
+  std::vector<core::ReplicaLag> replicas;
+  std::vector<core::Verdict> verdicts;  // one per replica
+  core::Status status = core::Status::ok;
+  std::string status_reason;  // when the status is not a replica's: no master, too few replicas
+  std::int64_t unix_ms = 0;   // when the sample was taken
+};
+
+// Appends the result; json_line: one compact line (--watch) instead of a document.
+void write_lag(std::string& out, const LagResult& r, LagFormat f, const core::Thresholds& t);
+
+}  // namespace redis_repl::formats
