@@ -32,6 +32,7 @@ struct LagCheckOptions {
   std::string format = "human";
   double watch_s = 0;
   std::uint64_t count = 0;
+  bool self = false;
 };
 
 constexpr int unknown = 3;
@@ -96,6 +97,7 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     config.user = o.conn.user;
     config.password = o.conn.password;
     config.probes = o.probes;
+    config.self = o.self;
     // Waiting less than the critical threshold could not tell CRITICAL from WARNING.
     double wait = o.probe_timeout_s;
     if (o.crit_seconds) wait = std::max(wait, *o.crit_seconds + 0.5);
@@ -160,6 +162,8 @@ void register_lag_check(CLI::App& app, Runner& runner) {
       ->option_text("INTERVAL")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--count", o->count, "With --watch: stop after N samples")->option_text("N");
+  cmd->add_flag("--self", o->self,
+                "Also join as a replica (empty snapshot) and time the probes in our own feed");
   cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_lag_check(*o, *cmd); }; });
 }
 

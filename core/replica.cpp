@@ -138,6 +138,7 @@ void Replica::receive(std::string_view bytes) {
       after_rdb_.append(bytes);
       break;
     case Phase::connected:
+      awaiting_stream_ = false;
       commands_.feed(bytes);
       break;
     case Phase::done:
@@ -150,7 +151,10 @@ void Replica::peer_closed() { closed_ = true; }
 
 void Replica::tick(Clock::time_point now) {
   now_ = now;
-  if (phase_ == Phase::connected && now_ - last_ack_ >= config_.ack_period) {
+  // After a diskless payload the master streams only once an ACK reaches it after it noticed
+  // the fork's exit; an ACK sent earlier is lost. Until the first stream byte, ACK often.
+  const auto period = awaiting_stream_ ? std::chrono::milliseconds(100) : config_.ack_period;
+  if (phase_ == Phase::connected && now_ - last_ack_ >= period) {
     // Everything handed out and confirmed; Redis's replicationCron sends one every second.
     queue_ack(confirmed_);
   }
@@ -439,6 +443,7 @@ void Replica::start_stream(std::string_view leftover) {
   // A chained replica's stream may start without SELECT: the RDB says which db is current.
   db_ = boundary_db_ = watcher_->stream_db.value_or(0);
   confirmed_ = boundary_;
+  awaiting_stream_ = eof_mark_mode_ && leftover.empty();
   commands_.feed(leftover);
   // The first ACK right after the payload: a diskless master starts the stream only then.
   queue_ack(boundary_);

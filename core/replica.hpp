@@ -158,6 +158,7 @@ class Replica {
   std::function<void(std::string_view)> tap_;
   bool closed_ = false;
   bool done_reported_ = false;
+  bool awaiting_stream_ = false;  // diskless payload in, no stream byte yet: ACK often
 
   // MULTI ... EXEC is held and released whole at EXEC, so that a resume from the boundary
   // (before MULTI) never prints a command twice.

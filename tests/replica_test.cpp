@@ -353,3 +353,29 @@ TEST_CASE("replica: the resume point moves only once the snapshot is complete") 
 }
 
 }  // namespace redis_repl::test
+
+namespace redis_repl::test {
+
+TEST_CASE("replica: after a diskless payload, ACK every 100 ms until the stream flows") {
+  // The master enables streaming only on an ACK that reaches it after it saw the fork exit; the
+  // first ACK can race that, so more follow quickly, then one a second as Redis does.
+  RecordingVisitor v;
+  const Clock::time_point t0{};
+  core::Replica r(ReplicaConfig{}, v, t0);
+  r.receive("+PONG\r\n+OK\r\n+FULLRESYNC " + replid + " 0\r\n$EOF:" + mark + "\r\n" + snapshot() +
+            mark);
+  while (r.next_event().kind != Event::Kind::need_data) {
+  }
+  CHECK(r.take_output().ends_with(resp({"REPLCONF", "ACK", "0"})));
+  r.tick(t0 + std::chrono::milliseconds(100));
+  CHECK(r.take_output() == resp({"REPLCONF", "ACK", "0"}));
+  r.receive(resp({"ping"}));
+  while (r.next_event().kind != Event::Kind::need_data) {
+  }
+  r.tick(t0 + std::chrono::milliseconds(300));
+  CHECK(r.take_output().empty());
+  r.tick(t0 + std::chrono::milliseconds(1100));
+  CHECK(r.take_output() == resp({"REPLCONF", "ACK", "0"}));  // ping not confirmed by a driver here
+}
+
+}  // namespace redis_repl::test

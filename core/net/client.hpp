@@ -37,6 +37,8 @@ class Client {
   void listen(std::function<void(const Reply&, Clock::time_point)> on_reply);
   void close();
   bool open() const { return socket_.is_open(); }
+  // For a caller that speaks its own protocol on the connection (a replica link).
+  asio::ip::tcp::socket& socket() { return socket_; }
 
  private:
   void read_more();

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/net/client.hpp"
+#include "core/replica.hpp"
 
 namespace redis_repl::core::net {
 namespace {
@@ -33,6 +34,112 @@ std::string info_replication(Client& c, std::map<std::string, std::string, std::
   out = parse_info(r.str);
   return {};
 }
+
+// Our own replica link: a Replica driven over a socket in the same io_context, watching its feed
+// for the probes.
+class SelfLink {
+ public:
+  SelfLink(asio::io_context& io, const LagProbeConfig& config, const std::string& channel)
+      : client_(io), channel_(channel), ticker_(io) {
+    ReplicaConfig rc;
+    rc.user = config.user;
+    rc.password = config.password;
+    rc.snapshot = ReplicaConfig::Snapshot::empty;
+    rc.timeout = config.timeout;
+    replica_ = std::make_unique<Replica>(rc, discard_, Clock::now());
+    arrivals.assign(static_cast<std::size_t>(config.probes), std::nullopt);
+  }
+  // Connects and runs the handshake until the feed flows. Empty on success.
+  std::string start(const Endpoint& master, Deadline deadline) {
+    std::string e = client_.connect(master, deadline);
+    if (!e.empty()) return e;
+    pump();
+    read();
+    tick();
+    asio::io_context& io =
+        static_cast<asio::io_context&>(client_.socket().get_executor().context());
+    if (!run_until(io, deadline, [&] { return replica_->streaming() || !error.empty(); }))
+      return "timed out joining as a replica";
+    return error;
+  }
+  void stop() {
+    ticker_.cancel();
+    client_.close();
+  }
+  // True once a command has come through the feed: the master streams to us.
+  bool flowing() const { return flowing_; }
+
+  std::vector<std::optional<Clock::time_point>> arrivals;
+  std::string error;
+
+ private:
+  struct Discard : RdbVisitor {
+    Flow on_key_begin(const KeyInfo&) override { return Flow::skip; }
+  };
+  void read() {
+    client_.socket().async_read_some(asio::buffer(buf_),
+                                     [this](const asio::error_code& ec, std::size_t n) {
+                                       if (ec) {
+                                         if (ec != asio::error::operation_aborted)
+                                           replica_->peer_closed();
+                                       } else {
+                                         replica_->receive(std::string_view(buf_.data(), n));
+                                       }
+                                       pump();
+                                       if (!ec) read();
+                                     });
+  }
+  void pump() {
+    const Clock::time_point now = Clock::now();
+    replica_->tick(now);
+    for (Event e = replica_->next_event(); e.kind != Event::Kind::need_data;
+         e = replica_->next_event()) {
+      if (e.kind == Event::Kind::failed) {
+        error = e.error.message;
+        break;
+      }
+      if (e.kind != Event::Kind::command) continue;
+      flowing_ = true;
+      replica_->confirm(e.end_offset);
+      if (e.args.size() == 3 && e.args[1] == channel_) {
+        std::size_t i = 0;
+        const std::string_view p = e.args[2];
+        if (std::from_chars(p.data(), p.data() + p.size(), i).ec == std::errc{} &&
+            i < arrivals.size() && !arrivals[i])
+          arrivals[i] = now;
+      }
+    }
+    if (writing_) return;
+    out_ = replica_->take_output();
+    if (out_.empty()) return;
+    writing_ = true;
+    asio::async_write(client_.socket(), asio::buffer(out_),
+                      [this](const asio::error_code&, std::size_t) {
+                        writing_ = false;
+                        pump();
+                      });
+  }
+
+  // ACKs and timeouts need the clock, not only incoming bytes.
+  void tick() {
+    ticker_.expires_after(std::chrono::milliseconds(50));
+    ticker_.async_wait([this](const asio::error_code& ec) {
+      if (ec) return;
+      pump();
+      tick();
+    });
+  }
+
+  Client client_;
+  std::string channel_;
+  asio::steady_timer ticker_;
+  bool flowing_ = false;
+  Discard discard_;
+  std::unique_ptr<Replica> replica_;
+  std::array<char, 16 * 1024> buf_{};
+  std::string out_;
+  bool writing_ = false;
+};
 
 struct Target {
   Endpoint endpoint;
@@ -145,6 +252,31 @@ LagReport measure_lag(const LagProbeConfig& config) {
   }
   for (Target& t : targets) derive_lag_bytes(t.lag, report.master_offset);
 
+  // Our own link, joined before the probes go out.
+  std::unique_ptr<SelfLink> self;
+  ReplicaLag self_lag;
+  if (config.self) {
+    self_lag.name = "redis-repl (self)";
+    self = std::make_unique<SelfLink>(io, config, channel);
+    std::string e = self->start(config.master, step());
+    if (e.empty()) {
+      // A first message through our feed shows it flows: only then are probes timed fairly.
+      Reply r;
+      e = master.command({"PUBLISH", channel, "warm-up"}, r, step());
+      if (e.empty() && !run_until(io, step(), [&] { return self->flowing(); }))
+        e = "the master does not stream to us";
+    }
+    if (e.empty()) {
+      self_lag.reachable = true;
+      self_lag.role = "slave";
+      self_lag.link_up = true;
+      self_lag.state = "online";
+    } else {
+      self_lag.error = e;
+      self.reset();
+    }
+  }
+
   // 4. The probes: PUBLISH on the master, one every interval.
   std::vector<Clock::time_point> sent;
   for (int i = 0; i < config.probes; ++i) {
@@ -162,6 +294,9 @@ LagReport measure_lag(const LagProbeConfig& config) {
     for (const Target& t : targets)
       for (const auto& a : t.arrivals)
         if (!a) return false;
+    if (self)
+      for (const auto& a : self->arrivals)
+        if (!a) return false;
     return true;
   };
   run_until(io, Clock::now() + config.timeout, all_in);
@@ -177,6 +312,22 @@ LagReport measure_lag(const LagProbeConfig& config) {
     }
     if (t.client) t.client->close();
     report.replicas.push_back(std::move(t.lag));
+  }
+  if (config.self) {
+    self_lag.probes_sent = static_cast<std::uint32_t>(config.probes);
+    if (self) {
+      for (std::size_t i = 0; i < self->arrivals.size(); ++i) {
+        if (self->arrivals[i]) {
+          self_lag.probe_seconds.push_back(
+              std::chrono::duration<double>(*self->arrivals[i] - sent[i]).count());
+        } else if (!self_lag.probe_waited_s) {
+          self_lag.probe_waited_s = std::chrono::duration<double>(end - sent[i]).count();
+        }
+      }
+      self->stop();
+      run_until(io, Clock::now() + std::chrono::milliseconds(100), [] { return false; });
+    }
+    report.replicas.push_back(std::move(self_lag));
   }
   master.close();
   return report;

@@ -21,13 +21,14 @@ struct LagProbeConfig {
   int probes = 5;
   std::chrono::milliseconds interval{100};  // between probes
   std::chrono::milliseconds timeout{5000};  // each step, and the wait for the last probe
+  bool self = false;  // also join as a replica (empty snapshot) and time the probes in our feed
 };
 
 struct LagReport {
   std::string error;  // the master could not be measured: unreachable, refused, not a master
   std::string master;
   std::int64_t master_offset = 0;
-  std::vector<ReplicaLag> replicas;
+  std::vector<ReplicaLag> replicas;  // with --self, the last one is our own link
 };
 
 LagReport measure_lag(const LagProbeConfig& config);
