@@ -305,13 +305,31 @@ int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
   config.password = o.conn.password;
   config.snapshot = core::ReplicaConfig::Snapshot::only;
   config.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.conn.timeout_s * 1000));
-  core::Replica replica(config, output ? output->visitor() : verify, core::Clock::now());
-  if (raw) replica.set_payload_tap([&raw](std::string_view bytes) { raw->write(bytes); });
-  Progress progress(!o.quiet, 0);
-  DumpHandler handler(output ? &output->out : nullptr, raw.get(), progress);
   const std::string where = o.conn.host + ":" + std::to_string(o.conn.port);
-  const core::net::SessionResult result = core::net::run_session(
-      core::net::Endpoint{o.conn.host, o.conn.port}, config.timeout, replica, handler);
+  Progress progress(!o.quiet, 0);
+  const auto give_up = core::Clock::now() + config.timeout;
+  std::chrono::milliseconds backoff(250);
+  std::unique_ptr<DumpHandler> attempt;
+  core::net::SessionResult result;
+  for (;;) {
+    core::Replica replica(config, output ? output->visitor() : verify, core::Clock::now());
+    if (raw) replica.set_payload_tap([&raw](std::string_view bytes) { raw->write(bytes); });
+    attempt = std::make_unique<DumpHandler>(output ? &output->out : nullptr, raw.get(), progress);
+    result = core::net::run_session(core::net::Endpoint{o.conn.host, o.conn.port}, config.timeout,
+                                    replica, *attempt);
+    // -LOADING, -NOMASTERLINK: the master cannot serve a snapshot yet; ask again, as a Redis
+    // replica does, while nothing of it has been written and time remains.
+    const auto& f = attempt->failure();
+    const bool transient = f && f->fail_kind == core::FailKind::transient;
+    if (!transient || caught_signal() || (raw && raw->written() > 0) ||
+        core::Clock::now() + backoff >= give_up)
+      break;
+    print_warning(where + ": " + f->error.message + "; asking again in " +
+                  std::to_string(backoff.count()) + " ms");
+    sleep_unless_signalled(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+  DumpHandler& handler = *attempt;
   progress.finish();
 
   if (const int sig = caught_signal()) {

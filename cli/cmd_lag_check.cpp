@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/commands.hpp"
@@ -113,9 +112,11 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
       status = static_cast<int>(r.status);
       if (!out.ok()) return out.closed() ? status : unknown;
       if (o.watch_s <= 0 || (o.count && n + 1 >= o.count)) break;
-      const auto next = started + std::chrono::duration<double>(o.watch_s);
-      while (std::chrono::steady_clock::now() < next && !caught_signal())
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const auto next = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(o.watch_s));
+      const auto left = next - std::chrono::steady_clock::now();
+      if (left > std::chrono::steady_clock::duration::zero())
+        sleep_unless_signalled(std::chrono::duration_cast<std::chrono::milliseconds>(left));
       if (const int sig = caught_signal()) return 128 + sig;
     }
     return status;

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/commands.hpp"
@@ -264,13 +263,6 @@ class TailHandler final : public core::net::SessionHandler {
   Clock::time_point last_save_{};
 };
 
-// Sleeps for the backoff, waking early for a signal.
-void backoff_sleep(std::chrono::milliseconds d) {
-  const auto end = Clock::now() + d;
-  while (Clock::now() < end && !caught_signal())
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-}
-
 int run_tail(TailOptions& o, CLI::App& cmd) {
   resolve_connection_options(cmd, o.conn);
   if (!o.state_file.empty() && !o.from_rdb.empty())
@@ -354,7 +346,7 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     if (!retry) throw Fatal(ExitCode::connect, why.rfind(where, 0) == 0 ? why : where + ": " + why);
     print_warning(where + ": " + why + "; reconnecting in " + std::to_string(backoff.count()) +
                   " ms");
-    backoff_sleep(backoff);
+    sleep_unless_signalled(backoff);
     if (const int sig = caught_signal()) return 128 + sig;
     backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
   }

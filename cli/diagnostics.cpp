@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 namespace redis_repl::cli {
 namespace {
@@ -62,6 +63,12 @@ void install_signal_handlers() {
 }
 
 int caught_signal() noexcept { return g_signal; }
+
+void sleep_unless_signalled(std::chrono::milliseconds d) {
+  const auto end = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < end && !caught_signal())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
 
 Progress::Progress(bool enabled, std::uint64_t total)
     : enabled_(enabled && ::isatty(STDERR_FILENO)), total_(total), start_ns_(now_ns()) {}

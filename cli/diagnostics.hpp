@@ -1,5 +1,6 @@
 // cli/diagnostics.hpp — stderr messages with the "redis-repl:" prefix, progress, signals.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
@@ -13,6 +14,8 @@ void print_info(std::string_view message);
 // flag that long-running loops poll. Returns the signal number caught, 0 if none.
 void install_signal_handlers();
 int caught_signal() noexcept;
+// Sleeps, waking early when a signal arrives.
+void sleep_unless_signalled(std::chrono::milliseconds d);
 
 // A progress line on stderr, only when stderr is a terminal and the user did not ask for quiet.
 class Progress {
