@@ -107,7 +107,7 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     for (std::uint64_t n = 0;; ++n) {
       const auto started = std::chrono::steady_clock::now();
       const formats::LagResult r = sample(o, config, t);
-      formats::write_lag(out.buffer(), r, format, t);
+      formats::write_lag(out.buffer(), r, format, t, o.watch_s > 0);
       out.flush();
       status = static_cast<int>(r.status);
       if (!out.ok()) return out.closed() ? status : unknown;

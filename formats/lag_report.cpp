@@ -62,6 +62,29 @@ void write_human(std::string& out, const LagResult& r) {
   out += std::string(core::status_name(r.status)) + ": " + summary(r) + "\n";
 }
 
+// --watch for people: "2026-11-24T03:20:00.123Z OK 127.0.0.1:6380 0 B 0.001 s, ..."
+void write_human_line(std::string& out, const LagResult& r) {
+  append_time_ms(out, r.unix_ms);
+  out += " " + std::string(core::status_name(r.status));
+  if (!r.error.empty() || !r.status_reason.empty() || r.replicas.empty()) {
+    out += " " + summary(r) + "\n";
+    return;
+  }
+  for (std::size_t i = 0; i < r.replicas.size(); ++i) {
+    const core::ReplicaLag& x = r.replicas[i];
+    out += (i ? ", " : " ") + x.name + " ";
+    out += x.lag_bytes ? std::to_string(*x.lag_bytes) + " B " : std::string("- B ");
+    if (x.probe_waited_s) {
+      out += "undelivered " + fixed3(*x.probe_waited_s) + " s";
+    } else if (const auto st = core::probe_stats(x.probe_seconds)) {
+      out += fixed3(st->max) + " s";
+    } else {
+      out += "- s";
+    }
+  }
+  out += "\n";
+}
+
 void write_json(std::string& out, const LagResult& r) {
   JsonWriter w(out);
   w.begin_object();
@@ -278,10 +301,11 @@ bool parse_lag_format(std::string_view name, LagFormat& out) noexcept {
   return true;
 }
 
-void write_lag(std::string& out, const LagResult& r, LagFormat f, const core::Thresholds& t) {
+void write_lag(std::string& out, const LagResult& r, LagFormat f, const core::Thresholds& t,
+               bool watch) {
   switch (f) {
     case LagFormat::human:
-      return write_human(out, r);
+      return watch ? write_human_line(out, r) : write_human(out, r);
     case LagFormat::json:
       return write_json(out, r);
     case LagFormat::nagios:

@@ -24,7 +24,9 @@ struct LagResult {
   std::int64_t unix_ms = 0;   // when the sample was taken
 };
 
-// Appends the result; json_line: one compact line (--watch) instead of a document.
-void write_lag(std::string& out, const LagResult& r, LagFormat f, const core::Thresholds& t);
+// Appends the result. watch: one line per sample for people (--watch) instead of the table; the
+// other formats are one line (json, nagios) or one exposition (prometheus) either way.
+void write_lag(std::string& out, const LagResult& r, LagFormat f, const core::Thresholds& t,
+               bool watch = false);
 
 }  // namespace redis_repl::formats
