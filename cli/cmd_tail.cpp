@@ -183,6 +183,7 @@ class TailHandler final : public core::net::SessionHandler {
         return emit(e);
       case core::Event::Kind::partial_resync:
       case core::Event::Kind::transfer_end:
+        streamed_ = true;  // from here on, a lost link is mended by reconnecting
         return emit(e);
       case core::Event::Kind::command:
         written_to_ = e.end_offset;
@@ -220,9 +221,14 @@ class TailHandler final : public core::net::SessionHandler {
   }
 
   bool resume_refused() const { return resume_refused_; }
+  // The last session reached the command stream.
+  bool streamed() const { return streamed_; }
   bool count_reached() const { return o_.count && printed_ >= o_.count; }
   const std::optional<core::Event>& failure() const { return failure_; }
-  void reset_failure() { failure_.reset(); }
+  void reset_failure() {
+    failure_.reset();
+    streamed_ = false;
+  }
 
  private:
   bool emit(const core::Event& e) {
@@ -257,6 +263,7 @@ class TailHandler final : public core::net::SessionHandler {
   core::Replica* replica_ = nullptr;
   bool resuming_ = false;
   bool resume_refused_ = false;
+  bool streamed_ = false;
   std::int64_t written_to_ = -1;
   std::uint64_t printed_ = 0;
   std::optional<core::Event> failure_;
@@ -310,14 +317,22 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     handler.reset_failure();
     const core::net::SessionResult result =
         core::net::run_session(endpoint, timeout, replica, handler);
-    if (replica.streaming() || replica.boundary() >= 0) {
-      if (replica.streaming()) ever_streamed = true;
-      if (!replica.replid().empty() && replica.boundary() >= 0)
-        resume = ResumePoint{replica.replid(), replica.boundary(), replica.boundary_db()};
+    if (handler.streamed()) {
+      ever_streamed = true;
+      backoff = std::chrono::milliseconds(500);  // the link worked: start the backoff afresh
     }
+    if (!replica.replid().empty() && replica.boundary() >= 0)
+      resume = ResumePoint{replica.replid(), replica.boundary(), replica.boundary_db()};
     write_state(o.state_file, resume);
+    if (result.end != core::net::SessionEnd::stopped) {
+      // Whatever was cut short (a key of the snapshot) is closed, so the output stays valid.
+      sink->abort();
+    }
 
-    if (const int sig = caught_signal()) return 128 + sig;
+    if (const int sig = caught_signal()) {
+      sink->abort();
+      return 128 + sig;
+    }
     if (handler.resume_refused())
       throw Fatal(ExitCode::resume_refused,
                   where +

@@ -369,6 +369,7 @@ class JsonSink final : public Sink {
 
   void abort() override {
     if (w_.depth() > 0) {
+      if (w_.awaiting_value()) w_.null();  // cut before a string value began
       w_.close_to(1);
       w_.key("incomplete");
       w_.boolean(true);

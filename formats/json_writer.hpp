@@ -97,6 +97,8 @@ class JsonWriter {
   }
 
   std::size_t depth() const noexcept { return stack_.size(); }
+  // A key was written and its value has not been.
+  bool awaiting_value() const noexcept { return after_key_; }
   // Closes levels until depth() == level.
   void close_to(std::size_t level) {
     while (stack_.size() > level) end();

@@ -306,7 +306,15 @@ TEST_CASE("cli: usage errors exit with 2") {
     CHECK(run_quietly({"redis-repl", "--bogus", "dump-rdb", "--file", small_fixture.c_str()}) ==
           code(ExitCode::usage));
   }
-  SUBCASE("no --file") { CHECK(run_quietly({"redis-repl", "dump-rdb"}) == code(ExitCode::usage)); }
+  SUBCASE("flags that exclude each other") {
+    // -o writes what a master sends; --file reads a file; -o and --format both say what to write.
+    CHECK(run_quietly({"redis-repl", "dump-rdb", "--file", small_fixture.c_str(), "-o", "x.rdb"}) ==
+          code(ExitCode::usage));
+    CHECK(run_quietly({"redis-repl", "dump-rdb", "-p", "1", "-o", "x.rdb", "--format", "json"}) ==
+          code(ExitCode::usage));
+    CHECK(run_quietly({"redis-repl", "tail", "--state", "a", "--from-rdb", "b"}) ==
+          code(ExitCode::usage));
+  }
   SUBCASE("no subcommand") { CHECK(run_quietly({"redis-repl"}) == code(ExitCode::usage)); }
   SUBCASE("a value outside the choices") {
     CHECK(run_quietly({"redis-repl", "dump-rdb", "--file", small_fixture.c_str(), "--format",

@@ -140,6 +140,25 @@ TEST_CASE("json_sink: a parse that fails half-way leaves valid JSON, the open ke
       R"J({"kind":"key","db":0,"key":"list","type":"list","encoding":"linkedlist","expire_ms":null,"value":["x","y"],"incomplete":true})J");
 }
 
+TEST_CASE("json_sink: a parse cut inside a string value still ends with valid JSON") {
+  // The string's length says 100 bytes; only 10 are there.
+  const std::string data = RdbBuilder(10).byte(0).str("s").len(100).raw("0123456789").bytes();
+  std::string out;
+  formats::OutBuffer buf(&out);
+  auto sink = formats::make_json_sink(buf);
+  core::RdbParser p(*sink);
+  REQUIRE(p.feed(data) == core::Step::need_more);
+  REQUIRE(p.finish() == core::Step::failed);
+  sink->abort();
+  buf.flush();
+  const std::vector<std::string> lines = lines_of(out);
+  REQUIRE(lines.size() == 2);
+  CHECK(
+      lines[1] ==
+      R"J({"kind":"key","db":0,"key":"s","type":"string","encoding":"string","expire_ms":null,"value":null,"incomplete":true})J");
+  CHECK_NOTHROW(nlohmann::json::parse(lines[1]));
+}
+
 TEST_CASE("human_sink: redis-cli quoting and one line per element") {
   const std::string out = render(read_file(fixtures_dir() + mixed), formats::Format::human);
   const std::vector<std::string> lines = lines_of(out);
