@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -25,7 +26,7 @@ struct LagCheckOptions {
   std::vector<std::string> replicas;
   std::optional<std::int64_t> warn_bytes, crit_bytes;
   std::optional<double> warn_seconds, crit_seconds;
-  std::size_t min_replicas = 0;
+  std::int64_t min_replicas = 0;
   int probes = 5;
   double probe_timeout_s = 5;
   std::string format = "human";
@@ -54,15 +55,16 @@ core::net::Endpoint parse_endpoint(const std::string& s) {
 
 formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeConfig& config,
                           const core::Thresholds& t) {
+  const std::int64_t started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count();
   const core::net::LagReport report = core::net::measure_lag(config);
   formats::LagResult r;
   r.master = report.master;
   r.error = report.error;
   r.master_offset = report.master_offset;
   r.replicas = report.replicas;
-  r.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
+  r.unix_ms = started_ms;  // when the sample began
   if (!r.error.empty()) {
     r.status = core::Status::unknown;
     return r;
@@ -71,10 +73,11 @@ formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeCon
     r.verdicts.push_back(core::judge(x, t));
     r.status = core::worst(r.status, r.verdicts.back().status);
   }
-  if (r.replicas.size() < o.min_replicas) {
+  if (static_cast<std::int64_t>(r.replicas.size()) < o.min_replicas) {
     r.status = core::Status::unknown;
-    r.status_reason = std::to_string(r.replicas.size()) + " replicas, --min-replicas asks for " +
-                      std::to_string(o.min_replicas);
+    r.status_reason = std::to_string(r.replicas.size()) +
+                      (r.replicas.size() == 1 ? " replica" : " replicas") +
+                      ", --min-replicas asks for " + std::to_string(o.min_replicas);
   }
   return r;
 }
@@ -85,6 +88,19 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     formats::LagFormat format = formats::LagFormat::human;
     if (!formats::parse_lag_format(o.format, format))
       throw Fatal(ExitCode::usage, "unknown format '" + o.format + "'");
+    // Thresholds and times must be real, non-negative numbers of sane size.
+    auto seconds_ok = [](double v) { return std::isfinite(v) && v >= 0 && v <= 86400; };
+    for (const auto& [name, v] :
+         {std::pair{"--warn-seconds", o.warn_seconds}, std::pair{"--crit-seconds", o.crit_seconds}})
+      if (v && !seconds_ok(*v))
+        throw Fatal(ExitCode::usage, std::string(name) + " wants seconds from 0 to 86400");
+    if (!seconds_ok(o.probe_timeout_s) || o.probe_timeout_s == 0)
+      throw Fatal(ExitCode::usage, "--probe-timeout wants seconds above 0, up to 86400");
+    if (!seconds_ok(o.watch_s)) throw Fatal(ExitCode::usage, "--watch wants seconds up to 86400");
+    for (const auto& [name, v] :
+         {std::pair{"--warn-bytes", o.warn_bytes}, std::pair{"--crit-bytes", o.crit_bytes}})
+      if (v && *v < 0) throw Fatal(ExitCode::usage, std::string(name) + " cannot be negative");
+    if (o.min_replicas < 0) throw Fatal(ExitCode::usage, "--min-replicas cannot be negative");
     core::Thresholds t{o.warn_bytes, o.crit_bytes, o.warn_seconds, o.crit_seconds};
     if (t.warn_bytes && t.crit_bytes && *t.warn_bytes > *t.crit_bytes)
       throw Fatal(ExitCode::usage, "--warn-bytes is above --crit-bytes");

@@ -88,6 +88,8 @@ void write_human_line(std::string& out, const LagResult& r) {
 void write_json(std::string& out, const LagResult& r) {
   JsonWriter w(out);
   w.begin_object();
+  w.key("kind");  // as every JSON line redis-repl writes
+  w.ascii("lag_check");
   w.key("status");
   w.ascii(core::status_name(r.status));
   w.key("time_ms");
