@@ -178,7 +178,9 @@ void register_lag_check(CLI::App& app, Runner& runner) {
   cmd->add_option("--watch", o->watch_s, "Measure again every INTERVAL seconds, a line per sample")
       ->option_text("INTERVAL")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--count", o->count, "With --watch: stop after N samples")->option_text("N");
+  cmd->add_option("--count", o->count, "With --watch: stop after N samples")
+      ->option_text("N")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 62));
   cmd->add_flag("--self", o->self,
                 "Also join as a replica (empty snapshot) and time the probes in our own feed");
   cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_lag_check(*o, *cmd); }; });

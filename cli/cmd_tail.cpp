@@ -321,7 +321,9 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
       ever_streamed = true;
       backoff = std::chrono::milliseconds(500);  // the link worked: start the backoff afresh
     }
-    if (!replica.replid().empty() && replica.boundary() >= 0)
+    // Only what reached the output may move the resume point; after a failed write, the state
+    // saved with the last good batch stands.
+    if (out.ok() && !replica.replid().empty() && replica.boundary() >= 0)
       resume = ResumePoint{replica.replid(), replica.boundary(), replica.boundary_db()};
     write_state(o.state_file, resume);
     if (result.end != core::net::SessionEnd::stopped) {
@@ -355,7 +357,10 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
       const bool mendable = f.fail_kind == core::FailKind::transient ||
                             f.fail_kind == core::FailKind::closed ||
                             f.fail_kind == core::FailKind::timeout;
-      if (!mendable) throw Fatal(exit_code_for(f.fail_kind), where + ": " + why);
+      if (!mendable)
+        throw Fatal(f.fail_kind == core::FailKind::rdb ? exit_code_for(f.error.code)
+                                                       : exit_code_for(f.fail_kind),
+                    where + ": " + why);
       retry = retry || f.fail_kind == core::FailKind::transient;
     }
     if (!retry) throw Fatal(ExitCode::connect, why.rfind(where, 0) == 0 ? why : where + ": " + why);
@@ -402,10 +407,12 @@ void register_tail(CLI::App& app, Runner& runner) {
       ->allow_extra_args(false);
   cmd->add_flag("--noise", o->noise,
                 "Also print replication housekeeping: PING, REPLCONF, SELECT, MULTI/EXEC");
-  cmd->add_option("--count", o->count, "Stop after printing N commands")->option_text("N");
+  cmd->add_option("--count", o->count, "Stop after printing N commands")
+      ->option_text("N")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 62));
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds")
       ->option_text("SECONDS")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 1e9));
   cmd->add_option("--announce-port", o->announce_port,
                   "Port to announce with REPLCONF listening-port (default: none, shown as 0)")
       ->option_text("PORT");

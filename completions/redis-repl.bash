@@ -3,6 +3,17 @@
 # Hand-written; tests/cli_test.cpp fails when a long option of the program is missing here.
 # Works with or without the bash-completion package (uses its _filedir when present).
 
+# File names for the current word (--file, --state, --from-rdb, -o).
+_redis_repl_files() {
+    if declare -F _filedir >/dev/null; then
+        _filedir
+    else
+        local IFS=$'\n' # file names may hold spaces
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}
+
 _redis_repl() {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -16,27 +27,62 @@ _redis_repl() {
     local subcommand= i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            dump-rdb)
+            tail | dump-rdb | lag-check)
                 subcommand=${COMP_WORDS[i]}
                 break
                 ;;
         esac
     done
 
+    # The connection options every subcommand takes.
+    local connection='-h --host -p --port -a --pass --user --askpass --no-auth-warning
+        -u --uri --timeout'
+
+    if [[ -n $subcommand ]]; then
+        # Values of the connection options.
+        case $prev in
+            -h | --host)
+                COMPREPLY=($(compgen -A hostname -- "$cur"))
+                return 0
+                ;;
+            -u | --uri)
+                COMPREPLY=($(compgen -W 'redis://' -- "$cur"))
+                compopt -o nospace 2>/dev/null
+                return 0
+                ;;
+            -p | --port | -a | --pass | --user | --timeout)
+                return 0 # a number or a secret: nothing to offer
+                ;;
+        esac
+    fi
+
     case $subcommand in
         '')
-            COMPREPLY=($(compgen -W 'dump-rdb --help --version' -- "$cur"))
+            COMPREPLY=($(compgen -W 'tail dump-rdb lag-check --help --version' -- "$cur"))
+            ;;
+        tail)
+            case $prev in
+                --state | --from-rdb)
+                    _redis_repl_files
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W 'json human resp' -- "$cur"))
+                    return 0
+                    ;;
+                --db | --match | --command | --exclude-command | --count | --duration | \
+                    --announce-port)
+                    return 0 # a number, a glob or a name: nothing to offer
+                    ;;
+            esac
+            COMPREPLY=($(compgen -W "$connection --format --snapshot --state
+                --allow-full-resync --from-rdb --db --match --command --exclude-command
+                --noise --count --duration --announce-port --help" -- "$cur"))
             ;;
         dump-rdb)
             case $prev in
-                --file)
-                    if declare -F _filedir >/dev/null; then
-                        _filedir
-                    else
-                        local IFS=$'\n' # file names may hold spaces
-                        compopt -o filenames 2>/dev/null
-                        COMPREPLY=($(compgen -f -- "$cur"))
-                    fi
+                --file | -o | --output)
+                    _redis_repl_files
                     return 0
                     ;;
                 --format)
@@ -51,8 +97,23 @@ _redis_repl() {
                     return 0 # a number or a glob: nothing to offer
                     ;;
             esac
-            COMPREPLY=($(compgen -W \
-                '--file --format --check --db --match --type -q --quiet --help' -- "$cur"))
+            COMPREPLY=($(compgen -W "$connection --file -o --output --format --check --db
+                --match --type -q --quiet --help" -- "$cur"))
+            ;;
+        lag-check)
+            case $prev in
+                --format)
+                    COMPREPLY=($(compgen -W 'human json nagios prometheus' -- "$cur"))
+                    return 0
+                    ;;
+                --replica | --warn-bytes | --crit-bytes | --warn-seconds | --crit-seconds | \
+                    --min-replicas | --probes | --probe-timeout | --watch | --count)
+                    return 0 # an address or a number: nothing to offer
+                    ;;
+            esac
+            COMPREPLY=($(compgen -W "$connection --replica --warn-bytes --crit-bytes
+                --warn-seconds --crit-seconds --min-replicas --probes --probe-timeout --format
+                --watch --count --self --help" -- "$cur"))
             ;;
     esac
     return 0

@@ -514,7 +514,8 @@ Event Replica::stream_command() {
       noise = true;
       exec = in_multi_;
     } else if (equals_nocase(name, "publish") && c.args.size() >= 2 &&
-               c.args[1] == "__sentinel__:hello") {
+               (c.args[1] == "__sentinel__:hello" || c.args[1].starts_with("__redis-repl:lag:"))) {
+      // Sentinel's hellos and lag-check's own probes: housekeeping, not data.
       noise = true;
     }
     if (in_multi_) {

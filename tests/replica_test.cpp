@@ -379,3 +379,19 @@ TEST_CASE("replica: after a diskless payload, ACK every 100 ms until the stream 
 }
 
 }  // namespace redis_repl::test
+
+namespace redis_repl::test {
+
+TEST_CASE("replica: sentinel hellos and lag-check probes are housekeeping") {
+  ReplicaConfig c;
+  c.replid = replid;
+  c.offset = 0;
+  const Run r = run(
+      c, {"+PONG\r\n+OK\r\n+CONTINUE\r\n" + resp({"PUBLISH", "__sentinel__:hello", "x"}) +
+          resp({"publish", "__redis-repl:lag:0123abcd", "0"}) + resp({"publish", "news", "hi"})});
+  CHECK(r.events.find("noise PUBLISH __sentinel__:hello x") != std::string::npos);
+  CHECK(r.events.find("noise publish __redis-repl:lag:0123abcd 0") != std::string::npos);
+  CHECK(r.events.find("db0 publish news hi") != std::string::npos);
+}
+
+}  // namespace redis_repl::test
