@@ -14,13 +14,13 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::set<std::string> standard_headers = {
-    "algorithm",        "cctype",  "array",         "bit",        "cerrno",
-    "charconv",         "chrono",  "cmath",         "cstddef",    "cstdint",
-    "cstdio",           "cstdlib", "cstring",       "ctime",      "functional",
-    "initializer_list", "limits",  "memory",        "optional",   "span",
-    "stdexcept",        "string",  "string_view",   "utility",    "variant",
-    "vector",           "csignal", "sstream",       "map",        "set",
-    "iosfwd",           "deque",   "unordered_map", "type_traits"};
+    "algorithm",        "cctype",  "array",         "bit",         "cerrno",
+    "charconv",         "chrono",  "cmath",         "cstddef",     "cstdint",
+    "cstdio",           "cstdlib", "cstring",       "ctime",       "functional",
+    "initializer_list", "limits",  "memory",        "optional",    "span",
+    "stdexcept",        "string",  "string_view",   "utility",     "variant",
+    "vector",           "csignal", "sstream",       "map",         "set",
+    "iosfwd",           "deque",   "unordered_map", "type_traits", "random"};
 
 // Every #include of the files under dir (but not its subfolder `except`), as written.
 std::set<std::string> includes_under(const std::string& dir, std::string& where,
