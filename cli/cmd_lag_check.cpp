@@ -73,10 +73,11 @@ formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeCon
     r.verdicts.push_back(core::judge(x, t));
     r.status = core::worst(r.status, r.verdicts.back().status);
   }
-  if (static_cast<std::int64_t>(r.replicas.size()) < o.min_replicas) {
+  std::int64_t servers = 0;  // replication clients (port 0) are not replicas to count
+  for (const core::ReplicaLag& x : r.replicas) servers += x.client_only ? 0 : 1;
+  if (servers < o.min_replicas) {
     r.status = core::Status::unknown;
-    r.status_reason = std::to_string(r.replicas.size()) +
-                      (r.replicas.size() == 1 ? " replica" : " replicas") +
+    r.status_reason = std::to_string(servers) + (servers == 1 ? " replica" : " replicas") +
                       ", --min-replicas asks for " + std::to_string(o.min_replicas);
   }
   return r;

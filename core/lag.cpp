@@ -119,6 +119,10 @@ Verdict judge(const ReplicaLag& r, const Thresholds& t) {
     v.status = worst(v.status, s);
     v.reasons.push_back(std::move(why));
   };
+  if (r.client_only) {
+    v.reasons.push_back("not measured: a replication client announcing no port");
+    return v;
+  }
   // A replica we cannot ask is not measured: UNKNOWN, with the ACK the master holds still judged.
   if (!r.reachable) raise(Status::unknown, "unreachable: " + r.error);
   if (r.reachable && !r.role.empty() && r.role != "slave")

@@ -44,6 +44,9 @@ struct ReplicaLag {
   std::string name;        // host:port as reported or given
   bool reachable = false;  // we could query the replica itself
   std::string error;       // why not, or why its answer is unusable
+  // Listed with port 0: a replication client (redis-cli --replica, redis-repl tail), not a
+  // server; it cannot be measured and does not count for the verdict.
+  bool client_only = false;
   // From the master's INFO.
   std::string state;
   std::optional<std::int64_t> acked_offset;

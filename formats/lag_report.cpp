@@ -29,8 +29,14 @@ std::string summary(const LagResult& r) {
     if (r.verdicts[i].status != core::Status::ok)
       bad.push_back(r.replicas[i].name + ": " + join(r.verdicts[i].reasons, ", "));
   if (!bad.empty()) return join(bad, "; ");
-  return std::to_string(r.replicas.size()) + (r.replicas.size() == 1 ? " replica" : " replicas") +
-         " in step";
+  std::size_t clients = 0;
+  for (const core::ReplicaLag& x : r.replicas) clients += x.client_only ? 1 : 0;
+  const std::size_t servers = r.replicas.size() - clients;
+  std::string s = std::to_string(servers) + (servers == 1 ? " replica" : " replicas") + " in step";
+  if (clients)
+    s += " (" + std::to_string(clients) +
+         (clients == 1 ? " replication client" : " replication clients") + " not measured)";
+  return s;
 }
 
 void write_human(std::string& out, const LagResult& r) {

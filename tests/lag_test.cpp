@@ -101,6 +101,16 @@ TEST_CASE("lag: verdicts by thresholds; the worst reason decides") {
   CHECK(core::judge(gone, t).status == Status::critical);
 }
 
+TEST_CASE("lag: a replication client listed with port 0 is shown but not judged") {
+  core::ReplicaLag tool;
+  tool.client_only = true;
+  tool.lag_bytes = 1 << 30;
+  const auto v = core::judge(tool, core::Thresholds{1, 2, 1, 2});
+  CHECK(v.status == Status::ok);
+  CHECK(v.reasons ==
+        std::vector<std::string>{"not measured: a replication client announcing no port"});
+}
+
 TEST_CASE("lag: statuses combine as monitoring plugins do") {
   CHECK(core::worst(Status::ok, Status::warning) == Status::warning);
   CHECK(core::worst(Status::critical, Status::unknown) == Status::critical);
