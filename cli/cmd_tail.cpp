@@ -326,15 +326,11 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     if (out.ok() && !replica.replid().empty() && replica.boundary() >= 0)
       resume = ResumePoint{replica.replid(), replica.boundary(), replica.boundary_db()};
     write_state(o.state_file, resume);
-    if (result.end != core::net::SessionEnd::stopped) {
-      // Whatever was cut short (a key of the snapshot) is closed, so the output stays valid.
-      sink->abort();
-    }
+    // Whatever a session left open (a snapshot key cut by a lost link, a signal or --duration) is
+    // closed, so the output stays valid; a no-op when nothing is open.
+    sink->abort();
 
-    if (const int sig = caught_signal()) {
-      sink->abort();
-      return 128 + sig;
-    }
+    if (const int sig = caught_signal()) return 128 + sig;
     if (handler.resume_refused())
       throw Fatal(ExitCode::resume_refused,
                   where +
