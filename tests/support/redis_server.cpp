@@ -58,14 +58,6 @@ bool wait_fd(int fd, short events, Clock::time_point deadline) {
   }
 }
 
-sockaddr_in loopback(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
 // A port that was free a moment ago: bind 127.0.0.1:0 and ask which port the kernel chose.
 int pick_free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -259,6 +251,14 @@ std::int64_t parse_int(std::string_view s) {
 }
 
 }  // namespace
+
+sockaddr_in loopback(int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Replies and commands

@@ -7,7 +7,7 @@
 // Not provided: other bind addresses, TLS, AUTH, RESP3 types, cluster or sentinel modes.
 // run_program() runs a helper program (e.g. the redis-repl binary) and captures its output.
 #pragma once
-
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -19,6 +19,9 @@
 #include <vector>
 
 namespace redis_repl::test {
+
+// 127.0.0.1:port, for the tests' own sockets.
+sockaddr_in loopback(int port);
 
 using std::chrono::milliseconds;
 
