@@ -146,7 +146,6 @@ BackgroundProcess::~BackgroundProcess() {
 void BackgroundProcess::reader(int out_fd, int err_fd) {
   pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
   int open_count = 2;
-  char buf[65536];
   // Bounded even if a pipe stays open after the process is gone (a grandchild holding it).
   Clock::time_point gone_at{};
   while (open_count > 0) {
@@ -160,19 +159,11 @@ void BackgroundProcess::reader(int out_fd, int err_fd) {
       }
       continue;
     }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      const ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
-      if (got > 0) {
-        std::lock_guard lock(mutex_);
-        (i == 0 ? out_ : err_).append(buf, static_cast<std::size_t>(got));
-        changed_.notify_all();
-      } else if (got == 0 || errno != EINTR) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_count;
-      }
-    }
+    open_count -= read_ready_pipes(fds, [&](int i, std::string_view bytes) {
+      std::lock_guard lock(mutex_);
+      (i == 0 ? out_ : err_).append(bytes);
+      changed_.notify_all();
+    });
   }
   for (const pollfd& p : fds)
     if (p.fd >= 0) ::close(p.fd);

@@ -598,6 +598,23 @@ void RedisServer::stop() noexcept {
 // ---------------------------------------------------------------------------------------------
 // run_program
 
+int read_ready_pipes(pollfd (&fds)[2], const std::function<void(int, std::string_view)>& sink) {
+  char buf[65536];
+  int closed = 0;
+  for (int i = 0; i < 2; ++i) {
+    if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+    const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+    if (n > 0) {
+      sink(i, std::string_view(buf, static_cast<std::size_t>(n)));
+    } else if (n == 0 || errno != EINTR) {
+      ::close(fds[i].fd);
+      fds[i].fd = -1;
+      ++closed;
+    }
+  }
+  return closed;
+}
+
 ProgramResult run_program(const std::vector<std::string>& argv, milliseconds timeout) {
   if (argv.empty()) fail("run_program: no program");
   const std::string program = find_program(argv[0]);
@@ -627,7 +644,6 @@ ProgramResult run_program(const std::vector<std::string>& argv, milliseconds tim
   std::string* sinks[2] = {&result.out, &result.err};
   int open_count = 2;
   bool timed_out = false;
-  char buf[65536];
   while (open_count > 0) {
     const int r = ::poll(fds, 2, remaining_ms(deadline));
     if (r < 0 && errno == EINTR) continue;
@@ -635,17 +651,8 @@ ProgramResult run_program(const std::vector<std::string>& argv, milliseconds tim
       timed_out = true;
       break;
     }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<std::size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_count;
-      }
-    }
+    open_count -=
+        read_ready_pipes(fds, [&](int i, std::string_view bytes) { sinks[i]->append(bytes); });
   }
   for (const pollfd& p : fds)
     if (p.fd >= 0) ::close(p.fd);

@@ -8,11 +8,13 @@
 // run_program() runs a helper program (e.g. the redis-repl binary) and captures its output.
 #pragma once
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -129,6 +131,10 @@ struct ProgramResult {
   std::string out;     // standard output
   std::string err;     // standard error
 };
+
+// One pass over two pipes that poll() found ready: what is read goes to sink(0 or 1, bytes); a
+// pipe at its end (or failing) is closed and its fd set to -1. Returns how many closed.
+int read_ready_pipes(pollfd (&fds)[2], const std::function<void(int, std::string_view)>& sink);
 
 // Runs argv[0] (a path, or a name searched in PATH) with standard input from /dev/null and
 // captures its output. Throws HarnessError when it cannot start or runs longer than timeout
