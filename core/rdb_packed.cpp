@@ -301,7 +301,8 @@ bool ZipmapReader::read_len(std::size_t& len) noexcept {
     pos_ += 1;
     return true;
   }
-  if (b == 255 || blob_.size() - pos_ < 5) return false;
+  // Five bytes of length, and the end marker still after them.
+  if (b == 255 || blob_.size() - pos_ < 6) return false;
   len = load_le32(blob_.data() + pos_ + 1);
   pos_ += 5;
   return true;

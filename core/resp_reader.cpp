@@ -194,6 +194,8 @@ ReadStatus CommandReader::next(StreamCommand& out) {
       return ReadStatus::need_more;
     }
     const std::size_t end = static_cast<std::size_t>(nl - base);
+    // The same limit whether the line came whole or in pieces.
+    if (end - pos > 32) return fail("length line too long", pos);
     if (base[pos] != prefix || end < pos + 2 || base[end - 1] != '\r' ||
         !parse_int(std::string_view(base + pos + 1, end - 1 - pos - 1), n))
       return fail(std::string("bad ") + (prefix == '*' ? "array" : "bulk") + " header '" +
