@@ -1,5 +1,6 @@
 #include "core/resp_reader.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -121,9 +122,11 @@ ReadStatus RespReader::parse(std::size_t& pos, Reply& out, int depth) {
       if (static_cast<std::uint64_t>(n) > limits_.max_elements)
         return fail("array of " + std::to_string(n) + " elements is over the limit");
       out.type = Reply::Type::array;
-      out.elements.resize(static_cast<std::size_t>(n));
-      for (Reply& e : out.elements) {
-        const ReadStatus s = parse(after, e, depth + 1);
+      // Grown element by element: a header alone ("*16777216") must not allocate for all of
+      // them. Each element takes at least 3 bytes, so the bytes at hand bound the reservation.
+      out.elements.reserve(std::min(static_cast<std::size_t>(n), (buf_.size() - after) / 3));
+      for (std::int64_t i = 0; i < n; ++i) {
+        const ReadStatus s = parse(after, out.elements.emplace_back(), depth + 1);
         if (s != ReadStatus::ok) return s;
       }
       break;

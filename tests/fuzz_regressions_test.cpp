@@ -87,4 +87,24 @@ TEST_CASE("fuzz regression: an overlong length line fails alike, whole or in pie
   }
 }
 
+TEST_CASE("fuzz regression: an array header alone allocates nothing for its elements") {
+  // fuzz_resp_reader: "*16777216\r\n" (11 bytes, within max_elements) made the reader allocate
+  // 16777216 replies, over 1 GB, before a single element had arrived.
+  core::RespReader reader;
+  reader.feed("*16777216\r\n");
+  core::Reply reply;
+  CHECK(reader.next(reply) == core::ReadStatus::need_more);
+  CHECK(reply.elements.capacity() < 1024);
+  // The elements that do arrive are read as before.
+  reader.feed(":1\r\n$2\r\nab\r\n");
+  CHECK(reader.next(reply) == core::ReadStatus::need_more);
+  core::RespReader small;
+  small.feed("*2\r\n:1\r\n$2\r\nab\r\n");
+  REQUIRE(small.next(reply) == core::ReadStatus::ok);
+  REQUIRE(reply.elements.size() == 2);
+  CHECK(reply.elements[0].integer == 1);
+  CHECK(reply.elements[1].str == "ab");
+  CHECK(reply.size == 16);
+}
+
 }  // namespace redis_repl::test
