@@ -160,6 +160,15 @@ void Replica::tick(Clock::time_point now) {
   }
 }
 
+std::optional<Event> Replica::keep_alive(std::uint64_t bytes) {
+  newline_run_ += bytes;
+  if (newline_run_ <= config_.max_newline_run) return std::nullopt;
+  return fail(FailKind::protocol, Errc::protocol,
+              "more than " + std::to_string(config_.max_newline_run) +
+                  " bytes of keep-alive newlines in a row, where a master sends about one a "
+                  "second: the peer is not behaving as a Redis master");
+}
+
 Event Replica::fail(FailKind kind, Errc code, std::string message) {
   phase_ = Phase::failed;
   Event e;
@@ -183,6 +192,11 @@ Event Replica::next_event() {
         if (s == ReadStatus::failed)
           return fail(FailKind::protocol, Errc::protocol, lines_.error().message);
         if (s == ReadStatus::need_more) break;
+        if (line.empty()) {  // a keep-alive newline: it refreshed the timeout, nothing more
+          if (std::optional<Event> f = keep_alive(size)) return *f;
+          continue;
+        }
+        newline_run_ = 0;
         Event e = phase_ == Phase::receive_psync_reply      ? psync_reply(line)
                   : phase_ == Phase::receive_payload_header ? payload_header(line)
                                                             : handshake_reply(line);
@@ -234,7 +248,6 @@ Event Replica::next_event() {
 // ---- handshake ------------------------------------------------------------------------------
 
 Event Replica::handshake_reply(std::string_view line) {
-  if (line.empty()) return Event{};  // a keep-alive newline: nothing to read in it
   if (phase_ == Phase::receive_ping_reply) {
     // Redis accepts an authentication error here: PING only proves the link is alive.
     const bool ok = line.front() == '+' || line.starts_with("-NOAUTH") ||
@@ -296,8 +309,8 @@ Event Replica::handshake_reply(std::string_view line) {
   return Event{};
 }
 
+// Keep-alive newlines can precede +FULLRESYNC; next_event() has taken them.
 Event Replica::psync_reply(std::string_view line) {
-  if (line.empty()) return Event{};  // keep-alive newlines can precede +FULLRESYNC
   if (line.starts_with("+FULLRESYNC")) {
     const std::string_view rest = line.substr(std::min<std::size_t>(line.size(), 12));
     const std::size_t sp = rest.find(' ');
@@ -351,8 +364,8 @@ Event Replica::psync_reply(std::string_view line) {
               "unexpected reply to PSYNC: '" + std::string(line) + "'");
 }
 
+// Keep-alive newlines while the master forks; next_event() has taken them.
 Event Replica::payload_header(std::string_view line) {
-  if (line.empty()) return Event{};  // keep-alive newlines while the master forks
   if (line.front() == '-')
     return fail(FailKind::protocol, Errc::protocol,
                 "the master aborted the transfer: " + std::string(line.substr(1)));
@@ -490,8 +503,10 @@ Event Replica::stream_command() {
     stream_offset_ += static_cast<std::int64_t>(c.size);
     if (c.args.empty()) {  // a bare newline: counted, nothing else
       if (!in_multi_) boundary_ = stream_offset_;
+      if (std::optional<Event> f = keep_alive(c.size)) return *f;
       continue;
     }
+    newline_run_ = 0;
     const std::string_view name = c.args[0];
     bool noise = false;
     bool exec = false;

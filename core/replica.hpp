@@ -46,6 +46,10 @@ struct ReplicaConfig {
   Snapshot snapshot = Snapshot::full;
   std::chrono::milliseconds ack_period{1000};
   std::chrono::milliseconds timeout{60000};  // repl-timeout: handshake, transfer, silent link
+  // Keep-alive newlines refresh the timeout, as in a Redis replica, and cost nothing to keep; a
+  // master sends at most about one a second, so more than this many bytes of them in a row is a
+  // peer that is not behaving as a master (a protocol error).
+  std::uint64_t max_newline_run = 1 << 20;
 };
 
 // Why a replica stopped. The driver maps these to retries and exit codes.
@@ -118,6 +122,8 @@ class Replica {
   class AuxWatcher;
 
   Event fail(FailKind kind, Errc code, std::string message);
+  // Counts a keep-alive newline of `bytes` bytes; a failure once the run is over the limit.
+  std::optional<Event> keep_alive(std::uint64_t bytes);
   Event handshake_reply(std::string_view line);
   Event psync_reply(std::string_view line);
   Event payload_header(std::string_view line);
@@ -140,6 +146,7 @@ class Replica {
   Clock::time_point now_;
   Clock::time_point last_io_;
   Clock::time_point last_ack_;
+  std::uint64_t newline_run_ = 0;  // bytes of keep-alive newlines in a row
 
   std::string replid_;
   std::int64_t stream_offset_ = 0;  // offset of the last byte consumed from the stream

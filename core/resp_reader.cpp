@@ -34,6 +34,19 @@ ReadStatus RespReader::fail(std::string message) {
   return ReadStatus::failed;
 }
 
+// What was consumed is dropped before more is added, so a peer sending line after line (keep-alive
+// newlines) costs no memory however long it goes on.
+void RespReader::feed(std::string_view bytes) {
+  if (head_ == buf_.size()) {
+    buf_.clear();
+    head_ = 0;
+  } else if (head_ > max_line) {
+    buf_.erase(0, head_);
+    head_ = 0;
+  }
+  buf_.append(bytes);
+}
+
 ReadStatus RespReader::next(Reply& out) {
   if (failed_) return ReadStatus::failed;
   std::size_t pos = head_;

@@ -41,7 +41,7 @@ class RespReader {
  public:
   explicit RespReader(RespLimits limits = {}) : limits_(limits) {}
 
-  void feed(std::string_view bytes) { buf_.append(bytes); }
+  void feed(std::string_view bytes);
   ReadStatus next(Reply& out);
   // One line up to '\n' without its "\r\n" (the handshake reads replies so); an empty line is a
   // keep-alive newline.

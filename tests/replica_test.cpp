@@ -395,3 +395,74 @@ TEST_CASE("replica: sentinel hellos and lag-check probes are housekeeping") {
 }
 
 }  // namespace redis_repl::test
+
+namespace redis_repl::test {
+
+// A master sends one keep-alive newline a second: before +FULLRESYNC, before the $ line, and (a
+// chained master) in the stream. Each one refreshes the timeout, as in a Redis replica, so a
+// ten-minute BGSAVE never cuts the link; but a peer sending them by the megabyte is not a master.
+TEST_CASE("replica: keep-alive newlines refresh the timeout; a flood of them is a protocol error") {
+  const std::string flood_message =
+      "more than 1048576 bytes of keep-alive newlines in a row, where a master sends about one a "
+      "second: the peer is not behaving as a Redis master";
+  const std::string chunk(64 * 1024, '\n');
+  ReplicaConfig resume;
+  resume.replid = replid;
+  resume.offset = 10;
+  struct Case {
+    const char* where;
+    ReplicaConfig config;
+    std::string before;  // the master's bytes up to the newlines
+  };
+  const Case cases[] = {
+      {"before the reply to PSYNC", ReplicaConfig{}, "+PONG\r\n+OK\r\n"},
+      {"before the $ line", ReplicaConfig{}, "+PONG\r\n+OK\r\n+FULLRESYNC " + replid + " 0\r\n"},
+      {"in the command stream", resume, "+PONG\r\n+OK\r\n+CONTINUE\r\n"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.where);
+    // 1 MiB of newlines, in socket-sized pieces: at the limit, still waiting.
+    std::vector<std::string> pieces = {c.before};
+    for (int i = 0; i < 16; ++i) pieces.push_back(chunk);
+    const Run at_limit = run(c.config, pieces);
+    CHECK(at_limit.events.find("failed") == std::string::npos);
+    // One more keep-alive ("\r\n", two bytes): over it.
+    pieces.push_back("\r\n");
+    const Run over = run(c.config, pieces);
+    CHECK(over.events.ends_with("failed " +
+                                std::to_string(static_cast<int>(core::FailKind::protocol)) + ": " +
+                                flood_message + "\n"));
+  }
+
+  // A run, not a total: newlines with a command between them start counting again.
+  std::vector<std::string> runs = {"+PONG\r\n+OK\r\n+CONTINUE\r\n"};
+  for (int i = 0; i < 16; ++i) runs.push_back(chunk);
+  runs.push_back(resp({"ping"}));
+  for (int i = 0; i < 16; ++i) runs.push_back(chunk);
+  const Run apart = run(resume, runs);
+  CHECK(apart.events.find("failed") == std::string::npos);
+  CHECK(apart.events.find("noise ping") != std::string::npos);
+
+  // A flood in one piece, as a socket read delivers it, ends at once.
+  const Run one = run(ReplicaConfig{}, {"+PONG\r\n+OK\r\n" + std::string((1 << 20) + 1, '\n')});
+  CHECK(one.events.ends_with(flood_message + "\n"));
+
+  // Ten minutes of one newline a second (a slow disk BGSAVE), then the $ line: no timeout.
+  RecordingVisitor v;
+  const Clock::time_point t0{};
+  core::Replica r(ReplicaConfig{}, v, t0);
+  r.receive("+PONG\r\n+OK\r\n+FULLRESYNC " + replid + " 0\r\n");
+  CHECK(r.next_event().kind == Event::Kind::full_resync);
+  for (int s = 1; s <= 600; ++s) {
+    r.tick(t0 + std::chrono::seconds(s));
+    r.receive("\n");
+    const Event e = r.next_event();
+    REQUIRE_MESSAGE(e.kind == Event::Kind::need_data, "second " << s << ": " << describe(e));
+  }
+  const std::string rdb = snapshot();
+  r.receive("$" + std::to_string(rdb.size()) + "\r\n" + rdb);
+  CHECK(r.next_event().kind == Event::Kind::transfer_begin);
+  CHECK(r.next_event().kind == Event::Kind::transfer_end);
+}
+
+}  // namespace redis_repl::test

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -160,12 +161,12 @@ int exit_code_of(int status) {
   return -1;
 }
 
-// waitpid with a bounded wait: true when the child was reaped (status set).
-bool wait_child(pid_t pid, int& status, milliseconds timeout) {
+// waitpid with a bounded wait: true when the child was reaped (status set, and *usage when given).
+bool wait_child(pid_t pid, int& status, milliseconds timeout, rusage* usage = nullptr) {
   const auto deadline = Clock::now() + timeout;
   auto pause = std::chrono::microseconds(200);
   for (;;) {
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    const pid_t r = ::wait4(pid, &status, WNOHANG, usage);
     if (r == pid) return true;
     if (r < 0 && errno != EINTR) return true;  // not our child any more: nothing to wait for
     if (Clock::now() >= deadline) return false;
@@ -658,7 +659,8 @@ ProgramResult run_program(const std::vector<std::string>& argv, milliseconds tim
     if (p.fd >= 0) ::close(p.fd);
   if (timed_out) ::kill(pid, SIGKILL);
   int status = 0;
-  if (!wait_child(pid, status, timed_out ? milliseconds(5000) : timeout)) {
+  rusage usage{};
+  if (!wait_child(pid, status, timed_out ? milliseconds(5000) : timeout, &usage)) {
     ::kill(pid, SIGKILL);
     wait_child(pid, status, milliseconds(5000));
     timed_out = true;
@@ -666,6 +668,7 @@ ProgramResult run_program(const std::vector<std::string>& argv, milliseconds tim
   if (timed_out)
     fail("'" + argv[0] + "' did not finish within " + std::to_string(timeout.count()) + " ms");
   result.exit_code = exit_code_of(status);
+  result.max_rss_kb = usage.ru_maxrss;
   return result;
 }
 

@@ -127,9 +127,10 @@ class RedisServer {
 };
 
 struct ProgramResult {
-  int exit_code = -1;  // exit status, or 128 + signal number when killed by a signal
-  std::string out;     // standard output
-  std::string err;     // standard error
+  int exit_code = -1;   // exit status, or 128 + signal number when killed by a signal
+  std::string out;      // standard output
+  std::string err;      // standard error
+  long max_rss_kb = 0;  // its peak resident memory, in KiB (wait4's ru_maxrss)
 };
 
 // One pass over two pipes that poll() found ready: what is read goes to sink(0 or 1, bytes); a
