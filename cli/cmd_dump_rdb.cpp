@@ -114,9 +114,7 @@ struct Output {
     return filter.empty() ? static_cast<core::RdbVisitor&>(*sink) : *filtered;
   }
   void check_written() {
-    if (out.error())
-      throw Fatal(ExitCode::io,
-                  std::string("write to standard output: ") + std::strerror(out.error()));
+    if (out.error()) throw Fatal(ExitCode::io, out.failure());
   }
   // After a complete parse: --check's totals, warnings, the last flush.
   int finish(const DumpRdbOptions& o) {

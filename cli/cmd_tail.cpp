@@ -338,9 +338,7 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
                       "no longer in its backlog, or its history changed); "
                       "--allow-full-resync accepts that");
     if (out.closed()) return static_cast<int>(ExitCode::ok);
-    if (out.error())
-      throw Fatal(ExitCode::io,
-                  std::string("write to standard output: ") + std::strerror(out.error()));
+    if (out.error()) throw Fatal(ExitCode::io, out.failure());
     if (result.end == core::net::SessionEnd::stopped) return static_cast<int>(ExitCode::ok);
 
     // The link is gone. Which failures a reconnect can mend: as a Redis replica, the transient

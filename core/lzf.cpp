@@ -54,3 +54,83 @@ const char* lzf_decompress(std::string_view in, char* out, std::size_t out_size)
 }
 
 }  // namespace redis_repl::core
+
+namespace redis_repl::core {
+
+LzfStream::LzfStream(std::size_t window) : win_(window + history, '\0') {}
+
+void LzfStream::reset(std::uint64_t out_size) {
+  op_ = taken_ = 0;
+  produced_ = 0;
+  out_size_ = out_size;
+  need_ = 0;
+  error_ = nullptr;
+}
+
+std::size_t LzfStream::decode(std::string_view in) {
+  if (error_) return 0;
+  const auto* const begin = reinterpret_cast<const unsigned char*>(in.data());
+  const auto* ip = begin;
+  const auto* const end = ip + in.size();
+  need_ = 0;
+  if (taken_ == op_ && win_.size() - op_ < 264 && op_ > history) {
+    // Everything decoded was handed out: keep only the history a reference can reach.
+    std::memmove(win_.data(), win_.data() + op_ - history, history);
+    op_ = taken_ = history;
+  }
+  for (;;) {
+    // Room for the longest token's output (a 264-byte reference or a 32-byte literal).
+    if (win_.size() - op_ < 264) break;
+    if (ip == end) break;
+    const std::size_t ctrl = *ip;
+    const std::size_t avail = static_cast<std::size_t>(end - ip);
+    if (ctrl < 32) {
+      const std::size_t run = ctrl + 1;
+      if (avail < run + 1) {
+        need_ = run + 1;
+        break;
+      }
+      if (out_size_ - produced_ < run) {
+        error_ = "LZF output longer than declared";
+        break;
+      }
+      std::memcpy(win_.data() + op_, ip + 1, run);
+      ip += run + 1;
+      op_ += run;
+      produced_ += run;
+      continue;
+    }
+    std::size_t len = ctrl >> 5;
+    const std::size_t token = len == 7 ? 3 : 2;
+    if (avail < token) {
+      need_ = token;
+      break;
+    }
+    if (len == 7) len += ip[1];
+    const std::size_t dist = ((ctrl & 0x1f) << 8) + ip[token - 1] + 1;
+    len += 2;
+    if (dist > produced_) {
+      error_ = "LZF back reference before the start of the output";
+      break;
+    }
+    if (out_size_ - produced_ < len) {
+      error_ = "LZF output longer than declared";
+      break;
+    }
+    char* dst = win_.data() + op_;
+    const char* src = dst - dist;  // the window always holds the last 8 KiB before op_
+    for (std::size_t i = 0; i < len; ++i) dst[i] = src[i];
+    ip += token;
+    op_ += len;
+    produced_ += len;
+  }
+  return static_cast<std::size_t>(ip - begin);
+}
+
+std::string_view LzfStream::take() {
+  const std::string_view out(win_.data() + taken_, op_ - taken_);
+  taken_ = op_;
+  return out;
+}
+
+}  // namespace redis_repl::core

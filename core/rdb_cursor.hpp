@@ -30,6 +30,8 @@ class RdbParser::Cursor {
     out = static_cast<std::uint8_t>(*p);
     return true;
   }
+  // What is available past the read position.
+  std::string_view rest() const noexcept { return {data_ + pos_, size_ - pos_}; }
   std::size_t used() const noexcept { return pos_; }
   std::size_t need() const noexcept { return need_; }
   // Where the field being read starts, for error offsets.

@@ -41,6 +41,9 @@ class FilterVisitor : public RdbVisitor {
   Flow on_module_aux_end() override { return inner_.on_module_aux_end(); }
   Flow on_key_begin(const KeyInfo& k) override;
   Flow on_string(std::string_view v) override { return inner_.on_string(v); }
+  Flow on_string_begin(std::uint64_t n) override { return inner_.on_string_begin(n); }
+  Flow on_string_chunk(std::string_view v) override { return inner_.on_string_chunk(v); }
+  Flow on_string_end() override { return inner_.on_string_end(); }
   Flow on_list_item(std::string_view v) override { return inner_.on_list_item(v); }
   Flow on_set_member(std::string_view v) override { return inner_.on_set_member(v); }
   Flow on_zset_member(std::string_view m, double s) override { return inner_.on_zset_member(m, s); }

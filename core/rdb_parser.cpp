@@ -363,6 +363,9 @@ RdbParser::Status RdbParser::step(Cursor& c) {
       return step_stream(c);
     case State::module_ops:
       return step_module_op(c);
+    case State::string_raw_stream:
+    case State::string_lzf_stream:
+      return step_string_stream(c);
     case State::done:
     case State::failed:
       return Status::fail;
@@ -606,11 +609,17 @@ RdbParser::Status RdbParser::step_element(Cursor& c) {
   std::string_view a, b;
   const char* p;
   switch (state_) {
-    case State::string_value:
+    case State::string_value: {
+      const Cursor start = c;
+      bool streamed = false;
+      if ((s = begin_string_stream(c, streamed)) != Status::ok) return s;
+      if (streamed) return Status::ok;
+      c = start;
       if ((s = read_string(c, a, 0)) != Status::ok) return s;
       if (!skip_) flow(visitor_.on_string(a));
       end_key();
       return Status::ok;
+    }
     case State::list_items:
       if ((s = read_string(c, a, 0)) != Status::ok) return s;
       if (!skip_) flow(visitor_.on_list_item(a));
@@ -698,6 +707,84 @@ RdbParser::Status RdbParser::step_element(Cursor& c) {
       return fail_corrupt(c, "internal: no decoder for this state");
   }
   if (--left_ == 0) end_key();
+  return Status::ok;
+}
+
+// A string value over limits_.stream_string_over: its header is read here, then its bytes go
+// out piece by piece (step_string_stream), raw or decompressed on the fly. Anything shorter, or
+// an integer encoding, is left to read_string (streamed stays false).
+RdbParser::Status RdbParser::begin_string_stream(Cursor& c, bool& streamed) {
+  const std::size_t start = c.used();
+  std::uint64_t len = 0, clen = 0;
+  bool special = false;
+  Status s = read_len_special(c, len, special);
+  if (s != Status::ok) return s;
+  const bool compressed = special && len == 3;  // RDB_ENC_LZF
+  if (special && !compressed) return Status::ok;
+  if (compressed) {
+    clen = 0;
+    if ((s = read_len(c, clen)) != Status::ok) return s;
+    if ((s = read_len(c, len)) != Status::ok) return s;
+  }
+  if (len <= limits_.stream_string_over) return Status::ok;
+  c.set_mark(start);
+  const std::uint64_t stored = compressed ? clen : len;
+  if (len > limits_.max_string || stored > limits_.max_string)
+    return fail(Errc::limit_exceeded,
+                std::string(compressed ? "compressed " : "") + "string of " + num(len) +
+                    " bytes is over the " + num(limits_.max_string) + "-byte limit",
+                offset_ + c.mark());
+  if (compressed && clen == 0) return fail_corrupt(c, "LZF string with a zero length");
+  if (limits_.input_size) {
+    const std::uint64_t here = offset_ + c.used();
+    if (here > limits_.input_size || stored > limits_.input_size - here)
+      return fail_corrupt(c, "string of " + num(stored) + " bytes runs past the end of the input");
+  }
+  stream_left_ = stored;
+  if (compressed) {
+    if (!lzf_stream_) lzf_stream_.emplace();
+    lzf_stream_->reset(len);
+    state_ = State::string_lzf_stream;
+  } else {
+    state_ = State::string_raw_stream;
+  }
+  if (!skip_) flow(visitor_.on_string_begin(len));
+  streamed = true;
+  return Status::ok;
+}
+
+// One piece of a streamed string value: whatever has arrived of it.
+RdbParser::Status RdbParser::step_string_stream(Cursor& c) {
+  c.set_mark();
+  std::string_view in = c.rest();
+  if (in.size() > stream_left_) in = in.substr(0, static_cast<std::size_t>(stream_left_));
+  const char* p;
+  std::string_view out;
+  if (state_ == State::string_raw_stream) {
+    c.take(in.size(), p);
+    out = in;
+    stream_left_ -= in.size();
+  } else {
+    LzfStream& z = *lzf_stream_;
+    const std::size_t used = z.decode(in);
+    if (z.error()) return fail(Errc::rdb_corrupt, z.error(), offset_ + used);
+    c.take(used, p);
+    stream_left_ -= used;
+    out = z.take();
+    if (used == 0 && out.empty()) {
+      // A token cut by the end of what has arrived: wait for all of it.
+      if (z.need() > stream_left_) return fail_corrupt(c, "LZF token runs past the input");
+      c.take(z.need(), p);
+      return Status::more;
+    }
+    if (stream_left_ == 0 && !z.complete())
+      return fail(Errc::rdb_corrupt, "LZF output shorter than declared", offset_ + c.used());
+  }
+  if (!out.empty() && !skip_) flow(visitor_.on_string_chunk(out));
+  if (stream_left_ == 0) {
+    if (!skip_) flow(visitor_.on_string_end());
+    end_key();
+  }
   return Status::ok;
 }
 

@@ -9,11 +9,13 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/lzf.hpp"
 #include "core/rdb_packed.hpp"
 #include "core/rdb_visitor.hpp"
 
@@ -28,6 +30,9 @@ enum class Step : std::uint8_t {
 
 struct RdbLimits {
   std::uint64_t max_string = 512ull << 20;  // one string or blob; Redis' proto-max-bulk-len
+  // String values longer than this are handed out in pieces (on_string_begin/chunk/end), so a
+  // value of any size costs no more memory than this.
+  std::uint64_t stream_string_over = 1ull << 20;
   std::uint64_t input_size = 0;  // total bytes when known (a file); lengths are checked against it
   bool verify_crc = true;
 };
@@ -54,6 +59,8 @@ class RdbParser {
     header,
     top,
     string_value,
+    string_raw_stream,  // a long value, handed out as it arrives
+    string_lzf_stream,  // a long compressed value, decompressed as it arrives
     list_items,
     set_items,
     zset_items,
@@ -83,6 +90,8 @@ class RdbParser {
   Status step_top(Cursor& c);
   Status step_key(Cursor& c, std::uint8_t type);
   Status step_element(Cursor& c);
+  Status begin_string_stream(Cursor& c, bool& streamed);
+  Status step_string_stream(Cursor& c);
   Status step_module_op(Cursor& c);
   Status step_stream(Cursor& c);
   Status decode_blob(std::string_view blob, std::uint64_t at);
@@ -131,7 +140,9 @@ class RdbParser {
   bool skip_ = false;
   bool have_record_start_ = false;
   std::uint64_t record_start_ = 0;
-  std::uint64_t left_ = 0;  // elements (or nodes, ops) still to come
+  std::uint64_t left_ = 0;         // elements (or nodes, ops) still to come
+  std::uint64_t stream_left_ = 0;  // input bytes of a streamed string value still to come
+  std::optional<LzfStream> lzf_stream_;
   std::int64_t hash_min_expire_ = 0;
   char module_name_[10] = {};
   bool module_in_aux_ = false;

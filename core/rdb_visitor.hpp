@@ -118,7 +118,14 @@ class RdbVisitor {
   virtual Flow on_module_aux_end() { return Flow::next; }
 
   virtual Flow on_key_begin(const KeyInfo&) { return Flow::next; }
+  // A string value comes whole through on_string, or, when it is longer than the parser's
+  // RdbLimits::stream_string_over, as on_string_begin(its length), on_string_chunk() calls whose
+  // parts add up to that length (how it is cut depends on how the input arrived), and
+  // on_string_end(). Nothing else is called in between.
   virtual Flow on_string(std::string_view /*value*/) { return Flow::next; }
+  virtual Flow on_string_begin(std::uint64_t /*size*/) { return Flow::next; }
+  virtual Flow on_string_chunk(std::string_view /*part*/) { return Flow::next; }
+  virtual Flow on_string_end() { return Flow::next; }
   virtual Flow on_list_item(std::string_view /*item*/) { return Flow::next; }
   virtual Flow on_set_member(std::string_view /*member*/) { return Flow::next; }
   virtual Flow on_zset_member(std::string_view /*member*/, double /*score*/) { return Flow::next; }

@@ -137,6 +137,18 @@ class HumanSink final : public Sink {
     append_repr(b_, v);
     return Flow::next;
   }
+  Flow on_string_begin(std::uint64_t) override {
+    b_.push_back('"');
+    return Flow::next;
+  }
+  Flow on_string_chunk(std::string_view part) override {
+    append_repr_body(b_, part);
+    return spill();
+  }
+  Flow on_string_end() override {
+    b_.push_back('"');
+    return Flow::next;
+  }
   Flow on_list_item(std::string_view v) override {
     b_.append("  ");
     append_uint(b_, ++n_);

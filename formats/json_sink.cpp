@@ -4,6 +4,8 @@
 #include "core/bytes.hpp"
 #include "formats/json_writer.hpp"
 #include "formats/sink.hpp"
+#include "formats/spool.hpp"
+#include "formats/text_encoding.hpp"
 
 namespace redis_repl::formats {
 namespace {
@@ -193,6 +195,40 @@ class JsonSink final : public Sink {
   Flow on_string(std::string_view v) override {
     w_.bytes(v);
     return Flow::next;
+  }
+  // A long value: JSON string or {"base64"} depends on all of it, so it is checked while it is
+  // spooled to a temporary file, then read back and written out in blocks.
+  Flow on_string_begin(std::uint64_t) override {
+    utf8_ = Utf8Checker{};
+    if (!spool_.open()) out_.fail(spool_.error(), spool_.what());
+    return out_.ok() ? Flow::next : Flow::stop;
+  }
+  Flow on_string_chunk(std::string_view part) override {
+    utf8_.feed(part);
+    if (!spool_.write(part)) out_.fail(spool_.error(), spool_.what());
+    return out_.ok() ? Flow::next : Flow::stop;
+  }
+  Flow on_string_end() override {
+    const bool text = utf8_.valid();
+    w_.raw_value();
+    out_.buffer().append(text ? "\"" : "{\"base64\":\"");
+    Base64Stream b64;
+    std::string block;
+    if (spool_.rewind()) {
+      while (spool_.read(block)) {
+        if (text) {
+          append_json_escaped(out_.buffer(), block);
+        } else {
+          b64.add(out_.buffer(), block);
+        }
+        if (spill() == Flow::stop) break;
+      }
+    }
+    if (spool_.error()) out_.fail(spool_.error(), spool_.what());
+    if (!text) b64.finish(out_.buffer());
+    out_.buffer().append(text ? "\"" : "\"}");
+    spool_.close();
+    return out_.ok() ? Flow::next : Flow::stop;
   }
   Flow on_list_item(std::string_view v) override {
     w_.bytes(v);
@@ -431,6 +467,8 @@ class JsonSink final : public Sink {
   }
 
   JsonWriter w_;
+  Spool spool_;
+  Utf8Checker utf8_;
   std::uint64_t db_ = 0;
   bool db_pending_ = false;
   bool resize_ = false;

@@ -52,6 +52,8 @@ class JsonWriter {
       out_->append("\"}");
     }
   }
+  // Where a value's text is about to be appended by hand (a long string, piece by piece).
+  void raw_value() { value_prefix(); }
   // A string known to be ASCII without characters that need escaping.
   void ascii(std::string_view s) {
     value_prefix();

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace redis_repl::formats {
 
@@ -35,6 +36,11 @@ bool OutBuffer::flush() {
   }
   buf_.clear();
   return true;
+}
+
+std::string OutBuffer::failure() const {
+  if (!what_.empty()) return what_;
+  return std::string("write to standard output: ") + std::strerror(errno_);
 }
 
 }  // namespace redis_repl::formats

@@ -30,6 +30,14 @@ class OutBuffer {
   void set_line_mode(bool on) noexcept { line_mode_ = on; }
   bool closed() const noexcept { return closed_; }  // the reader went away (EPIPE)
   int error() const noexcept { return errno_; }     // errno of a failed write, 0 if none
+  // Something the output depends on failed (a temporary file for a long value): the output
+  // ends as after a failed write, with this description.
+  void fail(int err, std::string what) {
+    errno_ = err ? err : 5;  // EIO
+    what_ = std::move(what);
+  }
+  // The failure as one line, for error messages.
+  std::string failure() const;
   bool ok() const noexcept { return !closed_ && errno_ == 0; }
   std::uint64_t written() const noexcept { return written_; }
 
@@ -41,6 +49,7 @@ class OutBuffer {
   bool line_mode_ = false;
   bool closed_ = false;
   int errno_ = 0;
+  std::string what_;
   std::uint64_t written_ = 0;
 };
 

@@ -136,6 +136,25 @@ class RespSink final : public Sink {
     cmd_.arg(v);
     return emit();
   }
+  // A long value: SET with a bulk string whose length is known up front, written as it comes.
+  Flow on_string_begin(std::uint64_t size) override {
+    start_key();
+    b_.append("*3\r\n");
+    append_bulk(b_, "SET");
+    append_bulk(b_, key_);
+    b_.push_back('$');
+    append_uint(b_, size);
+    b_.append("\r\n");
+    return spill();
+  }
+  Flow on_string_chunk(std::string_view part) override {
+    b_.append(part);
+    return spill();
+  }
+  Flow on_string_end() override {
+    b_.append("\r\n");
+    return spill();
+  }
   Flow on_list_item(std::string_view v) override {
     element("RPUSH");
     batch_.arg(v);

@@ -76,6 +76,59 @@ void append_base64(std::string& out, std::string_view bytes) {
   }
 }
 
+bool Utf8Checker::feed(std::string_view s) noexcept {
+  if (!ok_) return false;
+  if (held_n_) {
+    // Complete the sequence the last piece cut, then check it alone.
+    const auto lead = static_cast<unsigned char>(held_[0]);
+    const std::size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+    while (held_n_ < want && !s.empty()) {
+      held_[held_n_++] = s.front();
+      s.remove_prefix(1);
+    }
+    if (held_n_ < want) return true;
+    ok_ = utf8_valid({held_, held_n_});
+    held_n_ = 0;
+    if (!ok_) return false;
+  }
+  // A sequence cut by the end of this piece starts at one of its last three bytes.
+  std::size_t keep = 0;
+  for (std::size_t back = 1; back <= 3 && back <= s.size(); ++back) {
+    const auto c = static_cast<unsigned char>(s[s.size() - back]);
+    if ((c & 0xc0) == 0x80) continue;  // a continuation byte: look further back
+    const std::size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    if (len > back) keep = back;
+    break;
+  }
+  ok_ = utf8_valid(s.substr(0, s.size() - keep));
+  if (ok_ && keep) {
+    std::memcpy(held_, s.data() + s.size() - keep, keep);
+    held_n_ = keep;
+  }
+  return ok_;
+}
+
+void Base64Stream::add(std::string& out, std::string_view bytes) {
+  if (held_n_) {
+    while (held_n_ < 3 && !bytes.empty()) {
+      held_[held_n_++] = bytes.front();
+      bytes.remove_prefix(1);
+    }
+    if (held_n_ < 3) return;
+    append_base64(out, {held_, 3});
+    held_n_ = 0;
+  }
+  const std::size_t whole = bytes.size() / 3 * 3;
+  append_base64(out, bytes.substr(0, whole));
+  held_n_ = bytes.size() - whole;
+  std::memcpy(held_, bytes.data() + whole, held_n_);
+}
+
+void Base64Stream::finish(std::string& out) {
+  append_base64(out, {held_, held_n_});
+  held_n_ = 0;
+}
+
 namespace {
 
 // True when some byte is a control byte, '"' or '\\': eight bytes at a time.
@@ -108,8 +161,17 @@ void append_json_quoted(std::string& out, std::string_view s) {
     o[s.size() + 1] = '"';
     return;
   }
-  static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
+  append_json_escaped(out, s);
+  out.push_back('"');
+}
+
+void append_json_escaped(std::string& out, std::string_view s) {
+  if (!needs_json_escape(s)) {
+    out.append(s);
+    return;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
   std::size_t run = 0;  // start of the pending run of bytes that need no escape
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -139,12 +201,16 @@ void append_json_quoted(std::string& out, std::string_view s) {
     }
   }
   out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
 }
 
 void append_repr(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
+  append_repr_body(out, s);
+  out.push_back('"');
+}
+
+void append_repr_body(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
@@ -178,7 +244,6 @@ void append_repr(std::string& out, std::string_view s) {
         }
     }
   }
-  out.push_back('"');
 }
 
 void append_double(std::string& out, double d) {

@@ -130,6 +130,24 @@ Flow RecordingVisitor::on_string(std::string_view v) {
   log += "  string " + q(v) + "\n";
   return Flow::next;
 }
+Flow RecordingVisitor::on_string_begin(std::uint64_t size) {
+  ++streamed_strings;
+  pending_.clear();
+  pending_size_ = size;
+  return Flow::next;
+}
+Flow RecordingVisitor::on_string_chunk(std::string_view part) {
+  ++string_chunks;
+  if (part.empty()) log += "  EMPTY STRING CHUNK\n";
+  pending_.append(part);
+  return Flow::next;
+}
+Flow RecordingVisitor::on_string_end() {
+  if (pending_.size() != pending_size_)
+    log += "  STREAMED STRING SIZE " + std::to_string(pending_.size()) +
+           " != " + std::to_string(pending_size_) + "\n";
+  return on_string(pending_);
+}
 Flow RecordingVisitor::on_list_item(std::string_view v) {
   log += "  item " + q(v) + "\n";
   return Flow::next;
@@ -223,6 +241,7 @@ ParseResult parse_split(std::string_view data, const std::vector<std::size_t>& s
   r.error = p.error();
   r.offset = p.offset();
   r.log = std::move(v.log);
+  r.streamed = v.streamed_strings;
   return r;
 }
 

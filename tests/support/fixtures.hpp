@@ -38,6 +38,13 @@ class RecordingVisitor : public core::RdbVisitor {
   core::Flow on_module_aux_end() override;
   core::Flow on_key_begin(const core::KeyInfo& k) override;
   core::Flow on_string(std::string_view v) override;
+  // A streamed value is logged exactly as the same value handed out whole, so logs compare
+  // across thresholds and splits; a size that does not add up, or an empty piece, is logged.
+  core::Flow on_string_begin(std::uint64_t size) override;
+  core::Flow on_string_chunk(std::string_view part) override;
+  core::Flow on_string_end() override;
+  std::uint64_t streamed_strings = 0;
+  std::uint64_t string_chunks = 0;
   core::Flow on_list_item(std::string_view v) override;
   core::Flow on_set_member(std::string_view v) override;
   core::Flow on_zset_member(std::string_view m, double s) override;
@@ -53,13 +60,18 @@ class RecordingVisitor : public core::RdbVisitor {
   core::Flow on_module_op(const core::ModuleOp& op) override;
   core::Flow on_key_end(const core::KeyInfo& k) override;
   core::Flow on_end(const core::EndInfo& e) override;
+
+ private:
+  std::string pending_;
+  std::uint64_t pending_size_ = 0;
 };
 
 struct ParseResult {
   core::Step step = core::Step::need_more;
   Error error;
   std::string log;
-  std::uint64_t offset = 0;  // bytes consumed
+  std::uint64_t offset = 0;    // bytes consumed
+  std::uint64_t streamed = 0;  // string values handed out in pieces
 };
 
 // Feeds data split at the given points (ascending offsets), then finishes.

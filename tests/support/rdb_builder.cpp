@@ -1,8 +1,10 @@
 #include "support/rdb_builder.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "core/crc64.hpp"
 
@@ -105,6 +107,49 @@ std::string zl_encode(const PackedEntry& e, std::size_t prevlen) {
 
 }  // namespace
 
+std::string lzf_compress(std::string_view in) {
+  std::string out;
+  std::vector<std::uint32_t> last(1 << 16, ~0u);  // 3-byte hash -> latest position
+  std::size_t lit_start = 0;
+  auto flush_literals = [&](std::size_t end) {
+    while (lit_start < end) {
+      const std::size_t run = std::min<std::size_t>(32, end - lit_start);
+      out.push_back(static_cast<char>(run - 1));
+      out.append(in.substr(lit_start, run));
+      lit_start += run;
+    }
+  };
+  std::size_t i = 0;
+  while (i + 3 <= in.size()) {
+    const auto b = [&](std::size_t at) { return static_cast<std::uint32_t>(in[at]) & 0xff; };
+    const std::uint32_t h = ((b(i) << 16 | b(i + 1) << 8 | b(i + 2)) * 2654435761u) >> 16;
+    const std::uint32_t cand = last[h];
+    last[h] = static_cast<std::uint32_t>(i);
+    std::size_t len = 0;
+    if (cand != ~0u && i - cand <= 8192) {
+      while (len < 264 && i + len < in.size() && in[cand + len] == in[i + len]) ++len;
+    }
+    if (len < 3) {
+      ++i;
+      continue;
+    }
+    flush_literals(i);
+    const std::size_t off = i - cand - 1;
+    const std::size_t l = len - 2;
+    if (l < 7) {
+      out.push_back(static_cast<char>((l << 5) | (off >> 8)));
+    } else {
+      out.push_back(static_cast<char>((7 << 5) | (off >> 8)));
+      out.push_back(static_cast<char>(l - 7));
+    }
+    out.push_back(static_cast<char>(off & 0xff));
+    i += len;
+    lit_start = i;
+  }
+  flush_literals(in.size());
+  return out;
+}
+
 RdbBuilder::RdbBuilder(int version) : version_(version) {
   char head[16];
   std::snprintf(head, sizeof head, "REDIS%04d", version);
@@ -138,6 +183,14 @@ RdbBuilder& RdbBuilder::be64(std::uint64_t n) {
   return *this;
 }
 RdbBuilder& RdbBuilder::str(std::string_view s) { return len(s.size()).raw(s); }
+RdbBuilder& RdbBuilder::lzf_str(std::string_view s) {
+  const std::string packed = lzf_compress(s);
+  byte(0xc3);
+  len(packed.size());
+  len(s.size());
+  return raw(packed);
+}
+
 RdbBuilder& RdbBuilder::le32(std::uint32_t v) {
   put_le(out_, v, 4);
   return *this;

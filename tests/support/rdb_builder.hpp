@@ -17,7 +17,8 @@ class RdbBuilder {
   RdbBuilder& len(std::uint64_t n);  // the shortest length form
   RdbBuilder& len32(std::uint32_t n);
   RdbBuilder& len64(std::uint64_t n);
-  RdbBuilder& str(std::string_view s);  // length-prefixed, plain
+  RdbBuilder& str(std::string_view s);      // length-prefixed, plain
+  RdbBuilder& lzf_str(std::string_view s);  // RDB_ENC_LZF, compressed with lzf_compress()
   RdbBuilder& le32(std::uint32_t v);
   RdbBuilder& le64(std::uint64_t v);
   RdbBuilder& be64(std::uint64_t v);
@@ -30,6 +31,10 @@ class RdbBuilder {
   std::string out_;
   int version_;
 };
+
+// LZF as liblzf writes it (literal runs of up to 32 bytes, back references of 3 to 264 bytes
+// up to 8 KiB back), from a simple greedy matcher: input for the decoders, not a fast compressor.
+std::string lzf_compress(std::string_view in);
 
 // One packed entry: a string or an integer.
 using PackedEntry = std::variant<std::string, std::int64_t>;
