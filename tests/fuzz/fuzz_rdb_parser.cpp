@@ -19,12 +19,6 @@ using redis_repl::core::RdbParser;
 using redis_repl::core::Step;
 namespace fz = redis_repl::fuzz;
 
-// Parsers that stream long strings take a threshold; older ones have none.
-template <class Limits>
-void set_stream_string_over(Limits& limits, std::uint64_t bytes) {
-  if constexpr (requires { limits.stream_string_over; }) limits.stream_string_over = bytes;
-}
-
 struct Outcome {
   std::string log;
   Step step = Step::need_more;
@@ -91,7 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   RdbLimits limits;
   limits.max_string = 1 << 20;  // keeps LZF claims of huge strings cheap
   // Values over a few bytes to a few KiB come in pieces, so the fuzzer reaches that path too.
-  set_stream_string_over(limits, std::uint64_t{1} << ((seed >> 8) % 13));
+  limits.stream_string_over = std::uint64_t{1} << ((seed >> 8) % 13);
   limits.verify_crc = (seed & 1) != 0;
   limits.input_size = (seed & 2) != 0 ? size : 0;
   const bool policy = (seed & 4) != 0;

@@ -74,24 +74,21 @@ class RdbRecorder : public core::RdbVisitor {
     FUZZ_CHECK(in_key_ && !in_string_);
     return add("string " + text(v));
   }
-  // A streamed value is recorded as the one string line it adds up to. (No `override`: these
-  // build against visitors with and without the streaming calls.)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Winconsistent-missing-override"
-  Flow on_string_begin(std::uint64_t size) {
+  // A streamed value is recorded as the one string line it adds up to.
+  Flow on_string_begin(std::uint64_t size) override {
     FUZZ_CHECK(in_key_ && !in_string_);
     in_string_ = true;
     string_size_ = size;
     string_.clear();
     return pause("string-begin " + std::to_string(size));
   }
-  Flow on_string_chunk(std::string_view part) {
+  Flow on_string_chunk(std::string_view part) override {
     FUZZ_CHECK(in_string_);
     FUZZ_CHECK(part.size() <= string_size_ - string_.size());
     string_.append(part);
     return pause("chunk " + std::string(part));
   }
-  Flow on_string_end() {
+  Flow on_string_end() override {
     FUZZ_CHECK(in_string_);
     FUZZ_CHECK_MSG(string_.size() == string_size_,
                    "streamed string of " + std::to_string(string_size_) +
@@ -99,7 +96,6 @@ class RdbRecorder : public core::RdbVisitor {
     in_string_ = false;
     return add("string " + text(string_));
   }
-#pragma clang diagnostic pop
   Flow on_list_item(std::string_view v) override { return element("list " + text(v)); }
   Flow on_set_member(std::string_view v) override { return element("set " + text(v)); }
   Flow on_zset_member(std::string_view m, double s) override {
