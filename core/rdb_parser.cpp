@@ -850,6 +850,21 @@ RdbParser::Status RdbParser::decode_blob(std::string_view blob, std::uint64_t at
       if (arity == 3 && (n = reader.next(z)) != Next::item)
         return bad(n == Next::error ? reader.error()
                                     : "hash entries not in field/value/ttl triples");
+      // Checked whether or not the key is reported: --check and a filter reject exactly
+      // what the formats reject.
+      double score = 0;
+      std::int64_t expire = 0;
+      if (info_.type == ValueType::zset) {
+        if (y.is_int) {
+          score = static_cast<double>(y.num);
+        } else if (!parse_double(y.str, score)) {
+          return bad("zset score is not a number");
+        }
+      } else if (info_.type == ValueType::hash && arity == 3) {
+        if (!z.is_int || z.num < 0 || static_cast<std::uint64_t>(z.num) > max_field_expire)
+          return bad("hash field expiry is not a valid time");
+        expire = z.num;
+      }
       if (skip_) continue;
       switch (info_.type) {
         case ValueType::list:
@@ -858,26 +873,12 @@ RdbParser::Status RdbParser::decode_blob(std::string_view blob, std::uint64_t at
         case ValueType::set:
           flow(visitor_.on_set_member(item_text(x, 0)));
           break;
-        case ValueType::zset: {
-          double score;
-          if (y.is_int) {
-            score = static_cast<double>(y.num);
-          } else if (!parse_double(y.str, score)) {
-            return bad("zset score is not a number");
-          }
+        case ValueType::zset:
           flow(visitor_.on_zset_member(item_text(x, 0), score));
           break;
-        }
-        case ValueType::hash: {
-          std::int64_t expire = 0;
-          if (arity == 3) {
-            if (!z.is_int || z.num < 0 || static_cast<std::uint64_t>(z.num) > max_field_expire)
-              return bad("hash field expiry is not a valid time");
-            expire = z.num;
-          }
+        case ValueType::hash:
           flow(visitor_.on_hash_field(item_text(x, 0), item_text(y, 1), expire));
           break;
-        }
         default:
           return bad("internal: blob for a type without one");
       }

@@ -466,3 +466,38 @@ TEST_CASE("rdb_parser: streams with deleted entries, negative sequence deltas an
 }
 
 }  // namespace redis_repl::test
+
+namespace redis_repl::test {
+
+TEST_CASE("rdb_parser: a skipped key is checked as strictly as a reported one") {
+  // Listpack zset scores as Redis writes them ("inf", "-inf") and one that is no number; a hash
+  // field TTL that is no valid time. Reported or skipped (--check, a filter), the verdict is the
+  // same.
+  struct Skipper : core::RdbVisitor {
+    core::Flow on_key_begin(const core::KeyInfo&) override { return core::Flow::skip; }
+  };
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {RdbBuilder(10).byte(17).str("z").str(listpack({"a", "inf", "b", "-inf"})).finish(), true},
+      {RdbBuilder(10).byte(17).str("z").str(listpack({"a", "\xceinf"})).finish(), false},
+      {RdbBuilder(10).byte(17).str("z").str(listpack({"a", "1.5x"})).finish(), false},
+      {RdbBuilder(12)
+           .byte(25)
+           .str("h")
+           .le64(0)
+           .str(listpack({"f", "v", std::int64_t{-5}}))
+           .finish(),
+       false},
+  };
+  for (const auto& [data, valid] : cases) {
+    CAPTURE(valid);
+    const ParseResult reported = parse_split(data, {});
+    Skipper skipper;
+    core::RdbParser p(skipper);
+    const Step skipped = p.feed(data);
+    CHECK((reported.step == Step::done) == valid);
+    CHECK(skipped == reported.step);
+    CHECK(p.error().message == reported.error.message);
+  }
+}
+
+}  // namespace redis_repl::test
