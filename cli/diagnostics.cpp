@@ -8,6 +8,8 @@
 #include <string>
 #include <thread>
 
+#include "formats/terminal_text.hpp"
+
 namespace redis_repl::cli {
 namespace {
 
@@ -40,16 +42,18 @@ void write_stderr(const std::string& s) {
 
 }  // namespace
 
+// Messages carry what peers and files said (error replies, keys, paths): escaped, so that no
+// byte of theirs reaches the terminal as a control sequence, and a message stays one line.
 void print_error(std::string_view message) {
-  write_stderr("redis-repl: error: " + std::string(message) + "\n");
+  write_stderr("redis-repl: error: " + formats::terminal_safe(message) + "\n");
 }
 
 void print_warning(std::string_view message) {
-  write_stderr("redis-repl: warning: " + std::string(message) + "\n");
+  write_stderr("redis-repl: warning: " + formats::terminal_safe(message) + "\n");
 }
 
 void print_info(std::string_view message) {
-  write_stderr("redis-repl: " + std::string(message) + "\n");
+  write_stderr("redis-repl: " + formats::terminal_safe(message) + "\n");
 }
 
 void install_signal_handlers() {

@@ -6,6 +6,7 @@
 
 namespace redis_repl::cli {
 
+// One line each, prefixed; control bytes and invalid UTF-8 of the message are escaped (\x1b).
 void print_error(std::string_view message);
 void print_warning(std::string_view message);
 void print_info(std::string_view message);

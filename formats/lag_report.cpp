@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "formats/json_writer.hpp"
+#include "formats/terminal_text.hpp"
 #include "formats/text_encoding.hpp"
 
 namespace redis_repl::formats {
@@ -39,8 +40,10 @@ std::string summary(const LagResult& r) {
   return s;
 }
 
+// The human forms show what servers reported (addresses from INFO, error replies) through
+// terminal_safe(): for a person's terminal, never a control sequence of theirs.
 void write_human(std::string& out, const LagResult& r) {
-  out += "master " + r.master;
+  out += "master " + terminal_safe(r.master);
   if (r.error.empty()) out += ", offset " + std::to_string(r.master_offset);
   out += "\n";
   if (!r.replicas.empty()) {
@@ -60,12 +63,13 @@ void write_human(std::string& out, const LagResult& r) {
     const std::string link = !x.link_up ? "-" : *x.link_up ? "up" : "down";
     const std::string bytes = x.lag_bytes ? std::to_string(*x.lag_bytes) : "-";
     char line[512];
-    std::snprintf(line, sizeof line, "%-22s %-9s %-5s %12s  %-26s %s\n", x.name.c_str(),
-                  std::string(core::status_name(r.verdicts[i].status)).c_str(), link.c_str(),
-                  bytes.c_str(), probe.c_str(), join(r.verdicts[i].reasons, "; ").c_str());
+    std::snprintf(
+        line, sizeof line, "%-22s %-9s %-5s %12s  %-26s %s\n", terminal_safe(x.name).c_str(),
+        std::string(core::status_name(r.verdicts[i].status)).c_str(), link.c_str(), bytes.c_str(),
+        probe.c_str(), terminal_safe(join(r.verdicts[i].reasons, "; ")).c_str());
     out += line;
   }
-  out += std::string(core::status_name(r.status)) + ": " + summary(r) + "\n";
+  out += std::string(core::status_name(r.status)) + ": " + terminal_safe(summary(r)) + "\n";
 }
 
 // --watch for people: "2026-11-24T03:20:00.123Z OK 127.0.0.1:6380 0 B 0.001 s, ..."
@@ -73,12 +77,12 @@ void write_human_line(std::string& out, const LagResult& r) {
   append_time_ms(out, r.unix_ms);
   out += " " + std::string(core::status_name(r.status));
   if (!r.error.empty() || !r.status_reason.empty() || r.replicas.empty()) {
-    out += " " + summary(r) + "\n";
+    out += " " + terminal_safe(summary(r)) + "\n";
     return;
   }
   for (std::size_t i = 0; i < r.replicas.size(); ++i) {
     const core::ReplicaLag& x = r.replicas[i];
-    out += (i ? ", " : " ") + x.name + " ";
+    out += (i ? ", " : " ") + terminal_safe(x.name) + " ";
     out += x.lag_bytes ? std::to_string(*x.lag_bytes) + " B " : std::string("- B ");
     if (x.probe_waited_s) {
       out += "undelivered " + fixed3(*x.probe_waited_s) + " s";
