@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
 
 #include "core/rdb_filter.hpp"
 
@@ -47,6 +48,10 @@ class Replica::AuxWatcher final : public FilterVisitor {
 namespace {
 
 constexpr std::size_t eof_mark_size = 40;
+
+// The largest replication offset a +FULLRESYNC may start from: half the range, so the offsets
+// counted from it (64-bit, signed) cannot overflow in any stream there will ever be.
+constexpr std::int64_t max_start_offset = std::numeric_limits<std::int64_t>::max() / 2;
 
 bool starts_with_nocase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
@@ -317,7 +322,7 @@ Event Replica::psync_reply(std::string_view line) {
     const std::string_view id = rest.substr(0, sp);
     std::int64_t offset = -1;
     if (sp == std::string_view::npos || !is_replid(id) ||
-        !parse_number(rest.substr(sp + 1), offset) || offset < 0)
+        !parse_number(rest.substr(sp + 1), offset) || offset < 0 || offset > max_start_offset)
       return fail(FailKind::protocol, Errc::protocol,
                   "malformed reply to PSYNC: '" + std::string(line) + "'");
     replid_.assign(id);

@@ -1,11 +1,13 @@
 // Inputs the fuzz targets (tests/fuzz/) found to break a parser, kept as they were found so the
-// bugs stay fixed. Each case says what went wrong.
+// bugs stay fixed, and one found while writing them. Each case says what went wrong.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <string_view>
 
 #include "core/rdb_packed.hpp"
+#include "core/rdb_visitor.hpp"
+#include "core/replica.hpp"
 #include "core/resp_reader.hpp"
 
 namespace redis_repl::test {
@@ -34,6 +36,26 @@ CommandsRead read_commands(std::string_view in, std::size_t piece) {
   }
   if (out.last == core::ReadStatus::failed)
     out.error = std::to_string(reader.error().offset) + " " + reader.error().message;
+  return out;
+}
+
+// A replica after PING and capa, given the master's reply to PSYNC and what follows; returns its
+// events, one line each, up to the first failure.
+std::string replica_events(const std::string& master) {
+  core::RdbVisitor ignore;
+  core::Replica replica(core::ReplicaConfig{}, ignore, core::Clock::time_point{});
+  std::string out;
+  for (const std::string& bytes : {"+PONG\r\n"s, "+OK\r\n"s, master}) {
+    replica.receive(bytes);
+    for (;;) {
+      const core::Event e = replica.next_event();
+      if (e.kind == core::Event::Kind::need_data) break;
+      out += std::to_string(static_cast<int>(e.kind)) + " " + std::to_string(e.offset) + " " +
+             std::to_string(e.end_offset) + (e.error.message.empty() ? "" : " " + e.error.message) +
+             "\n";
+      if (e.kind == core::Event::Kind::failed) return out;
+    }
+  }
   return out;
 }
 
@@ -105,6 +127,21 @@ TEST_CASE("fuzz regression: an array header alone allocates nothing for its elem
   CHECK(reply.elements[0].integer == 1);
   CHECK(reply.elements[1].str == "ab");
   CHECK(reply.size == 16);
+}
+
+TEST_CASE("a +FULLRESYNC offset with no room above it is refused, not wrapped") {
+  // Found while writing fuzz_replica: a master starting the stream at 2^63 - 1 made the first
+  // command's offsets overflow (signed, undefined). Offsets up to half the range are taken.
+  const std::string id = "da0ed49aae9150cf9f6cb5f0a119dbf02bf42777";
+  const std::string rdb = "REDIS0009\xff"s + std::string(8, '\0');
+  const std::string payload = "$" + std::to_string(rdb.size()) + "\r\n" + rdb;
+  const std::string ping = "*1\r\n$4\r\nPING\r\n";
+  const std::string top = "9223372036854775807";
+  CHECK(replica_events("+FULLRESYNC " + id + " " + top + "\r\n" + payload + ping) ==
+        "7 0 0 malformed reply to PSYNC: '+FULLRESYNC " + id + " " + top + "'\n");
+  const std::string half = "4611686018427387903";
+  CHECK(replica_events("+FULLRESYNC " + id + " " + half + "\r\n" + payload + ping) ==
+        "1 " + half + " 0\n3 0 0\n4 " + half + " 0\n5 4611686018427387904 4611686018427387917\n");
 }
 
 }  // namespace redis_repl::test
