@@ -69,6 +69,8 @@ ReadStatus RespReader::next_line(std::string& out, std::uint64_t& size) {
     if (buf_.size() - head_ > max_line) return fail("reply line longer than 64 KB");
     return ReadStatus::need_more;
   }
+  // The same limit whether the line came whole or in pieces.
+  if (nl - head_ > max_line) return fail("reply line longer than 64 KB");
   std::size_t end = nl;
   if (end > head_ && buf_[end - 1] == '\r') --end;
   out.assign(buf_, head_, end - head_);
@@ -93,6 +95,7 @@ ReadStatus RespReader::parse(std::size_t& pos, Reply& out, int depth) {
     if (buf_.size() - pos > max_line) return fail("reply line longer than 64 KB");
     return ReadStatus::need_more;
   }
+  if (nl - pos > max_line) return fail("reply line longer than 64 KB");
   if (nl == pos || buf_[nl - 1] != '\r') return fail("reply line does not end with CRLF");
   const char type = buf_[pos];
   const std::string_view line(buf_.data() + pos + 1, nl - 1 - pos - 1);

@@ -129,6 +129,37 @@ TEST_CASE("fuzz regression: an array header alone allocates nothing for its elem
   CHECK(reply.size == 16);
 }
 
+TEST_CASE("a reply line over 64 KB fails alike, whole or in pieces") {
+  // Found while writing fuzz_resp_reader, the same kind of bug as the length lines above: the
+  // limit held only for a line still waiting for its newline.
+  const std::string line = "+" + std::string(70000, 'x') + "\r\n";
+  for (std::size_t piece : {line.size(), std::size_t{4096}}) {
+    core::RespReader replies;
+    core::RespReader lines;
+    core::Reply reply;
+    std::string text;
+    std::uint64_t size = 0;
+    core::ReadStatus reply_status = core::ReadStatus::need_more;
+    core::ReadStatus line_status = core::ReadStatus::need_more;
+    for (std::size_t at = 0; at < line.size(); at += piece) {
+      replies.feed(std::string_view(line).substr(at, piece));
+      lines.feed(std::string_view(line).substr(at, piece));
+      if (reply_status == core::ReadStatus::need_more) reply_status = replies.next(reply);
+      if (line_status == core::ReadStatus::need_more) line_status = lines.next_line(text, size);
+    }
+    CHECK(reply_status == core::ReadStatus::failed);
+    CHECK(replies.error().message == "reply line longer than 64 KB");
+    CHECK(line_status == core::ReadStatus::failed);
+    CHECK(lines.error().message == "reply line longer than 64 KB");
+  }
+  // A line of exactly 64 KB (type byte and CR included) is still read.
+  core::RespReader reader;
+  reader.feed("+" + std::string(64 * 1024 - 2, 'y') + "\r\n");
+  core::Reply reply;
+  REQUIRE(reader.next(reply) == core::ReadStatus::ok);
+  CHECK(reply.str.size() == 64 * 1024 - 2);
+}
+
 TEST_CASE("a +FULLRESYNC offset with no room above it is refused, not wrapped") {
   // Found while writing fuzz_replica: a master starting the stream at 2^63 - 1 made the first
   // command's offsets overflow (signed, undefined). Offsets up to half the range are taken.
