@@ -15,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/options.hpp"
+#include "cli/output_file.hpp"
 #include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
 #include "core/rdb_parser.hpp"
@@ -190,67 +191,6 @@ int run_from_file(const DumpRdbOptions& o) {
   return output.finish(o);
 }
 
-// -o FILE: the RDB exactly as sent, into a temporary file beside FILE that is renamed into place
-// only once the whole snapshot is in and its checksum verified; removed on any failure.
-class RawOutput {
- public:
-  explicit RawOutput(const std::string& path) : path_(path) {
-    if (path == "-") {
-      fd_ = STDOUT_FILENO;
-      return;
-    }
-    tmp_ = path + ".redis-repl-" + std::to_string(::getpid()) + ".tmp";
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw Fatal(ExitCode::io, "cannot create '" + tmp_ + "': " + std::strerror(errno));
-  }
-  ~RawOutput() {
-    if (!tmp_.empty()) {  // not committed: leave nothing behind
-      ::close(fd_);
-      ::unlink(tmp_.c_str());
-    }
-  }
-  RawOutput(const RawOutput&) = delete;
-  RawOutput& operator=(const RawOutput&) = delete;
-
-  void write(std::string_view bytes) {
-    while (!bytes.empty() && errno_ == 0) {
-      const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        errno_ = errno;
-        break;
-      }
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-      written_ += static_cast<std::uint64_t>(n);
-    }
-  }
-  bool failed() const { return errno_ != 0; }
-  bool closed_pipe() const { return errno_ == EPIPE && tmp_.empty(); }
-  std::uint64_t written() const { return written_; }
-  std::string error() const {
-    return "write '" + (tmp_.empty() ? std::string("standard output") : path_) +
-           "': " + std::strerror(errno_);
-  }
-  void commit() {
-    if (tmp_.empty()) return;
-    if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
-      errno_ = errno;
-      throw Fatal(ExitCode::io, error());
-    }
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0)
-      throw Fatal(ExitCode::io,
-                  "cannot rename '" + tmp_ + "' to '" + path_ + "': " + std::strerror(errno));
-    tmp_.clear();
-  }
-
- private:
-  std::string path_;
-  std::string tmp_;
-  int fd_ = -1;
-  int errno_ = 0;
-  std::uint64_t written_ = 0;
-};
-
 // Snapshot facts we only verify.
 struct VerifyOnly final : core::RdbVisitor {
   core::Flow on_key_begin(const core::KeyInfo&) override { return core::Flow::skip; }
@@ -258,7 +198,7 @@ struct VerifyOnly final : core::RdbVisitor {
 
 class DumpHandler final : public core::net::SessionHandler {
  public:
-  DumpHandler(formats::OutBuffer* out, RawOutput* raw, Progress& progress)
+  DumpHandler(formats::OutBuffer* out, OutputFile* raw, Progress& progress)
       : out_(out), raw_(raw), progress_(progress) {}
   bool on_event(const core::Event& e) override {
     if (e.kind == core::Event::Kind::transfer_begin) progress_.set_total(e.length);
@@ -281,7 +221,7 @@ class DumpHandler final : public core::net::SessionHandler {
  private:
   bool broken() const { return (out_ && !out_->ok()) || (raw_ && raw_->failed()); }
   formats::OutBuffer* out_;
-  RawOutput* raw_;
+  OutputFile* raw_;
   Progress& progress_;
   bool done_ = false;
   std::uint64_t rdb_bytes_ = 0;
@@ -291,12 +231,14 @@ class DumpHandler final : public core::net::SessionHandler {
 int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
   resolve_connection_options(cmd, o.conn);
   std::unique_ptr<Output> output;
-  std::unique_ptr<RawOutput> raw;
+  std::unique_ptr<OutputFile> raw;
   VerifyOnly verify;
   if (o.output.empty()) {
     output = std::make_unique<Output>(o);
   } else {
-    raw = std::make_unique<RawOutput>(o.output);
+    // -o FILE: the RDB exactly as sent, by the rules of every file written (cli/output_file.hpp):
+    // a file is renamed into place only once the whole snapshot is in and its checksum verified.
+    raw = std::make_unique<OutputFile>(o.output, "output file", true);
   }
   core::ReplicaConfig config;
   config.user = o.conn.user;
@@ -352,7 +294,7 @@ int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
   }
   if (raw) {
     raw->commit();
-    if (!o.quiet && o.output != "-")
+    if (!o.quiet && raw->kind() != OutputKind::standard_output)
       print_info("wrote " + std::to_string(raw->written()) + " bytes of RDB to '" + o.output +
                  "' (checksum verified)");
     return static_cast<int>(ExitCode::ok);

@@ -15,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/options.hpp"
+#include "cli/output_file.hpp"
 #include "core/glob.hpp"
 #include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
@@ -58,9 +59,11 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// The state file: one line of JSON, {"replid":"<40 hex>","offset":N,"db":N}.
+// The state file: one line of JSON, {"replid":"<40 hex>","offset":N,"db":N}. A character device
+// or a FIFO (--state /dev/null) is only written to: there is no state to resume from in it.
 ResumePoint read_state(const std::string& path) {
   ResumePoint p;
+  if (classify_output(path, "state file", false) == OutputKind::stream) return p;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return p;  // a first run
@@ -92,24 +95,13 @@ ResumePoint read_state(const std::string& path) {
   return p;
 }
 
-// Written to a temporary file beside it, then renamed: never a half-written state.
+// By the rules of every file written (cli/output_file.hpp): a temporary file beside it, renamed
+// into place: never a half-written state.
 void write_state(const std::string& path, const ResumePoint& p) {
   if (path.empty() || !p.valid()) return;
-  const std::string tmp = path + ".tmp";
-  const std::string text = "{\"replid\":\"" + p.replid +
-                           "\",\"offset\":" + std::to_string(p.offset) +
-                           ",\"db\":" + std::to_string(p.db) + "}\n";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-      ::fsync(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Fatal(ExitCode::io, "cannot write state file '" + path + "': " + why);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    throw Fatal(ExitCode::io, "cannot write state file '" + path + "': " + std::strerror(errno));
+  write_whole_file(path, "state file",
+                   "{\"replid\":\"" + p.replid + "\",\"offset\":" + std::to_string(p.offset) +
+                       ",\"db\":" + std::to_string(p.db) + "}\n");
 }
 
 // A restarted Redis replica resumes from the repl-* aux fields of its RDB; so can we.
@@ -279,7 +271,11 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     throw Fatal(ExitCode::usage, "tail writes json, human or resp, not '" + o.format + "'");
 
   ResumePoint resume;
-  if (!o.state_file.empty()) resume = read_state(o.state_file);
+  if (!o.state_file.empty()) {
+    // Found now, not after a whole sync: a state file that cannot be written (exit 10).
+    check_output_writable(o.state_file, "state file", false);
+    resume = read_state(o.state_file);
+  }
   if (!o.from_rdb.empty()) resume = read_rdb_resume_point(o.from_rdb);
 
   formats::OutBuffer out(STDOUT_FILENO);

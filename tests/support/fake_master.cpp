@@ -108,6 +108,12 @@ std::vector<std::string> FakeMaster::Link::answer_handshake() {
   }
 }
 
+void FakeMaster::Link::drain() {
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  in_.clear();
+  while (fill(deadline)) in_.clear();
+}
+
 std::uint64_t FakeMaster::Link::flood(std::string_view chunk, std::chrono::milliseconds pause,
                                       std::uint64_t limit) {
   std::uint64_t sent = 0;

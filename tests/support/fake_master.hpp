@@ -34,6 +34,9 @@ class FakeMaster {
     // Answers a replica's handshake as a master would: +PONG to PING, +OK to AUTH and every
     // REPLCONF, up to PSYNC, whose arguments are returned (unanswered).
     std::vector<std::string> answer_handshake();
+    // Reads and drops what the replica sends until it goes away (or 60 s pass): keeps the link
+    // open while the replica finishes.
+    void drain();
     // Sends `chunk` every `pause` until the peer goes away or `limit` bytes are out; returns the
     // bytes sent.
     std::uint64_t flood(std::string_view chunk, std::chrono::milliseconds pause,
