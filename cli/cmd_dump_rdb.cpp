@@ -335,6 +335,7 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
       "Only verify the snapshot and print totals per db and type and the checksum verdict");
   cmd->add_option("--db", o->dbs, "Only keys of this database (repeatable)")
       ->option_text("N")
+      ->check(integer_in(0, max_db, "a database number"))
       ->allow_extra_args(false);
   cmd->add_option("--match", o->match, "Only keys matching this glob, as SCAN MATCH (repeatable)")
       ->option_text("GLOB")

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -45,11 +46,11 @@ core::net::Endpoint parse_endpoint(const std::string& s) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   unsigned port = 0;
-  try {
-    port = static_cast<unsigned>(std::stoul(s.substr(colon + 1)));
-  } catch (...) {
-  }
-  if (port == 0 || port > 65535) throw Fatal(ExitCode::usage, "bad port in --replica '" + s + "'");
+  const std::string_view digits = std::string_view(s).substr(colon + 1);
+  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (r.ec != std::errc{} || r.ptr != digits.data() + digits.size() || port == 0 || port > 65535)
+    throw Fatal(ExitCode::usage,
+                "--replica: bad port in '" + s + "', wants a port from 1 to 65535");
   return core::net::Endpoint{host, static_cast<std::uint16_t>(port)};
 }
 
@@ -157,31 +158,36 @@ void register_lag_check(CLI::App& app, Runner& runner) {
       ->option_text("HOST:PORT")
       ->allow_extra_args(false);
   cmd->add_option("--warn-bytes", o->warn_bytes, "WARNING at this many bytes behind")
-      ->option_text("BYTES");
+      ->option_text("BYTES")
+      ->check(integer_in(0, std::int64_t{1} << 62, "bytes"));
   cmd->add_option("--crit-bytes", o->crit_bytes, "CRITICAL at this many bytes behind")
-      ->option_text("BYTES");
+      ->option_text("BYTES")
+      ->check(integer_in(0, std::int64_t{1} << 62, "bytes"));
   cmd->add_option("--warn-seconds", o->warn_seconds, "WARNING when a probe takes this long")
-      ->option_text("SECONDS");
+      ->option_text("SECONDS")
+      ->check(number_in(0, 86400, "seconds"));
   cmd->add_option("--crit-seconds", o->crit_seconds, "CRITICAL when a probe takes this long")
-      ->option_text("SECONDS");
+      ->option_text("SECONDS")
+      ->check(number_in(0, 86400, "seconds"));
   cmd->add_option("--min-replicas", o->min_replicas, "UNKNOWN when fewer replicas are found")
-      ->option_text("N");
+      ->option_text("N")
+      ->check(integer_in(0, 1000000, "a count"));
   cmd->add_option("--probes", o->probes, "Probes per sample (default 5)")
       ->option_text("N")
-      ->check(CLI::Range(1, 1000));
+      ->check(integer_in(1, 1000, "a count"));
   cmd->add_option("--probe-timeout", o->probe_timeout_s,
                   "Seconds to wait for probes to arrive (default 5; at least --crit-seconds)")
       ->option_text("SECONDS")
-      ->check(CLI::PositiveNumber);
+      ->check(number_in(0.001, 86400, "seconds"));
   cmd->add_option("--format", o->format, "Output: human (default), json, nagios or prometheus")
       ->check(CLI::IsMember({"human", "json", "nagios", "prometheus"}))
       ->option_text("FORMAT");
   cmd->add_option("--watch", o->watch_s, "Measure again every INTERVAL seconds, a line per sample")
       ->option_text("INTERVAL")
-      ->check(CLI::PositiveNumber);
+      ->check(number_in(0.001, 86400, "seconds"));
   cmd->add_option("--count", o->count, "With --watch: stop after N samples")
       ->option_text("N")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 62));
+      ->check(integer_in(1, std::int64_t{1} << 62, "a count"));
   cmd->add_flag("--self", o->self,
                 "Also join as a replica (empty snapshot) and time the probes in our own feed");
   cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_lag_check(*o, *cmd); }; });

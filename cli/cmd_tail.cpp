@@ -385,6 +385,7 @@ void register_tail(CLI::App& app, Runner& runner) {
       ->option_text("FILE");
   cmd->add_option("--db", o->dbs, "Only commands and keys of this database (repeatable)")
       ->option_text("N")
+      ->check(integer_in(0, max_db, "a database number"))
       ->allow_extra_args(false);
   cmd->add_option("--match", o->match, "Only commands whose key matches this glob (repeatable)")
       ->option_text("GLOB")
@@ -399,13 +400,14 @@ void register_tail(CLI::App& app, Runner& runner) {
                 "Also print replication housekeeping: PING, REPLCONF, SELECT, MULTI/EXEC");
   cmd->add_option("--count", o->count, "Stop after printing N commands")
       ->option_text("N")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 62));
+      ->check(integer_in(1, std::int64_t{1} << 62, "a count"));
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds")
       ->option_text("SECONDS")
-      ->check(CLI::Range(0.001, 1e9));
+      ->check(number_in(0.001, 1e9, "seconds"));
   cmd->add_option("--announce-port", o->announce_port,
                   "Port to announce with REPLCONF listening-port (default: none, shown as 0)")
-      ->option_text("PORT");
+      ->option_text("PORT")
+      ->check(integer_in(0, 65535, "a port"));
   cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_tail(*o, *cmd); }; });
 }
 

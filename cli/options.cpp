@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -14,60 +16,94 @@
 namespace redis_repl::cli {
 namespace {
 
-// %XX escapes in the user and password parts of a URI.
-std::string percent_decode(std::string_view s) {
+[[noreturn]] void bad_uri(const std::string& why) {
+  // The URI itself is never repeated: it may hold a password.
+  throw Fatal(ExitCode::usage,
+              "-u/--uri: " + why + " (redis://[[user]:password@]host[:port][/db])");
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX escapes in the user and password parts of a URI; a '%' not followed by two hex digits is
+// an error, not a literal.
+std::string percent_decode(std::string_view s, const char* part) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
-    unsigned v = 0;
-    if (s[i] == '%' && i + 2 < s.size() &&
-        std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr == s.data() + i + 3) {
-      out.push_back(static_cast<char>(v));
-      i += 2;
-    } else {
+    if (s[i] != '%') {
       out.push_back(s[i]);
+      continue;
     }
+    const bool two_more = i + 2 < s.size();
+    const int hi = two_more ? hex_digit(s[i + 1]) : -1;
+    const int lo = two_more ? hex_digit(s[i + 2]) : -1;
+    if (hi < 0 || lo < 0)
+      bad_uri(std::string("a '%' in the ") + part + " is not followed by two hex digits");
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
   }
   return out;
 }
 
-// redis://[[user]:password@]host[:port][/db]
+bool all_digits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// redis://[[user]:password@]host[:port][/db]; an IPv6 host in brackets.
 void apply_uri(ConnectionOptions& o) {
   std::string_view u = o.uri;
+  if (u.empty()) bad_uri("the URI is empty");
   if (u.starts_with("rediss://"))
     throw Fatal(ExitCode::usage, "rediss:// needs TLS, which this build does not support yet");
-  if (!u.starts_with("redis://"))
-    throw Fatal(ExitCode::usage, "not a redis:// URI: '" + o.uri + "'");
+  if (!u.starts_with("redis://")) bad_uri("not a redis:// URI");
   u.remove_prefix(8);
   if (const std::size_t at = u.rfind('@'); at != std::string_view::npos) {
     const std::string_view cred = u.substr(0, at);
     const std::size_t colon = cred.find(':');
     if (colon == std::string_view::npos) {
-      o.password = percent_decode(cred);
+      o.password = percent_decode(cred, "password");
     } else {
-      o.user = percent_decode(cred.substr(0, colon));
-      o.password = percent_decode(cred.substr(colon + 1));
+      o.user = percent_decode(cred.substr(0, colon), "user");
+      o.password = percent_decode(cred.substr(colon + 1), "password");
     }
     u.remove_prefix(at + 1);
   }
-  u = u.substr(0, u.find('/'));  // a db number does not apply to replication
-  std::string_view host = u;
+  const std::size_t slash = u.find('/');
+  if (slash != std::string_view::npos) {
+    // A db number does not apply to replication, but it must be one.
+    const std::string_view db = u.substr(slash + 1);
+    if (!all_digits(db) || db.size() > 10) bad_uri("the database after '/' is not a number");
+    u = u.substr(0, slash);
+  }
+  std::string_view host = u, port;
   if (!u.empty() && u.front() == '[') {  // [::1]:6379
     const std::size_t close = u.find(']');
+    if (close == std::string_view::npos) bad_uri("'[' without ']' around the host");
     host = u.substr(1, close - 1);
-    u.remove_prefix(close + 1);
-  } else if (const std::size_t colon = u.rfind(':'); colon != std::string_view::npos) {
+    const std::string_view rest = u.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') bad_uri("unexpected text after ']'");
+    port = rest;
+    if (host.empty()) bad_uri("the host in brackets is empty");
+  } else if (const std::size_t colon = u.find(':'); colon != std::string_view::npos) {
+    if (u.find(':', colon + 1) != std::string_view::npos)
+      bad_uri("an IPv6 host goes in brackets, as redis://[::1]:6379");
     host = u.substr(0, colon);
-    u.remove_prefix(colon);
-  } else {
-    u = {};
+    port = u.substr(colon);
   }
+  if (host.find_first_of("[]@/") != std::string_view::npos) bad_uri("the host is not a host name");
   if (!host.empty()) o.host = std::string(host);
-  if (u.starts_with(":")) {
-    unsigned port = 0;
-    const auto r = std::from_chars(u.data() + 1, u.data() + u.size(), port);
-    if (r.ptr != u.data() + u.size() || port == 0 || port > 65535)
-      throw Fatal(ExitCode::usage, "bad port in URI '" + o.uri + "'");
-    o.port = static_cast<std::uint16_t>(port);
+  if (!port.empty()) {
+    port.remove_prefix(1);  // the ':'
+    unsigned n = 0;
+    const auto r = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (port.empty() || r.ec != std::errc{} || r.ptr != port.data() + port.size() || n == 0 ||
+        n > 65535)
+      bad_uri("the port is not a number from 1 to 65535");
+    o.port = static_cast<std::uint16_t>(n);
   }
 }
 
@@ -89,11 +125,54 @@ std::string read_password_from_terminal() {
   return line;
 }
 
+std::string number_text(std::int64_t v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::string number_text(double v) {  // 0.001, 86400, 1000000000: never an exponent
+  char buf[400];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  return std::string(buf, r.ptr);
+}
+
+// The whole of text as a T; false for anything else (spaces, a sign from_chars refuses, "0x").
+template <class T>
+bool parse_whole(const std::string& text, T& v) {
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  return !text.empty() && r.ec == std::errc{} && r.ptr == text.data() + text.size();
+}
+
 }  // namespace
+
+CLI::Validator number_in(double min, double max, const std::string& what) {
+  const std::string range = what + " from " + number_text(min) + " to " + number_text(max);
+  return CLI::Validator(
+      [min, max, range](std::string& text) -> std::string {
+        double v = 0;
+        if (parse_whole(text, v) && std::isfinite(v) && v >= min && v <= max) return {};
+        return "wants " + range + ", not '" + text + "'";
+      },
+      range);
+}
+
+CLI::Validator integer_in(std::int64_t min, std::int64_t max, const std::string& what) {
+  const std::string range = what + " from " + number_text(min) + " to " + number_text(max);
+  return CLI::Validator(
+      [min, max, range](std::string& text) -> std::string {
+        std::int64_t v = 0;
+        if (parse_whole(text, v) && v >= min && v <= max) return {};
+        return "wants " + range + ", not '" + text + "'";
+      },
+      range);
+}
 
 void add_connection_options(CLI::App& cmd, ConnectionOptions& o) {
   cmd.add_option("-h,--host", o.host, "Server hostname (default 127.0.0.1)")->option_text("HOST");
-  cmd.add_option("-p,--port", o.port, "Server port (default 6379)")->option_text("PORT");
+  cmd.add_option("-p,--port", o.port, "Server port (default 6379)")
+      ->option_text("PORT")
+      ->check(integer_in(1, 65535, "a port"));
   cmd.add_option("-a,--pass", o.password,
                  "Password to AUTH with (visible in ps; prefer REDISCLI_AUTH or --askpass)")
       ->option_text("PASSWORD");
@@ -107,12 +186,14 @@ void add_connection_options(CLI::App& cmd, ConnectionOptions& o) {
                  "Seconds without progress before giving up: connect, handshake, transfer, and a "
                  "link with no data nor PING (default 60, as repl-timeout)")
       ->option_text("SECONDS")
-      ->check(CLI::PositiveNumber);
+      ->check(number_in(0.001, 86400, "seconds"));
 }
 
 void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o) {
-  const bool on_command_line = cmd.count("-a") > 0 || !o.uri.empty();
-  if (!o.uri.empty()) apply_uri(o);
+  const bool uri_given = cmd.count("--uri") > 0;
+  const bool on_command_line = cmd.count("-a") > 0 || uri_given;
+  if (uri_given) apply_uri(o);
+  if (o.host.empty()) throw Fatal(ExitCode::usage, "-h/--host: the host name is empty");
   if (o.password.empty()) {
     if (const char* env = std::getenv("REDISCLI_AUTH")) o.password = env;
   }

@@ -9,7 +9,8 @@
 
 namespace CLI {
 class App;
-}
+class Validator;
+}  // namespace CLI
 
 namespace redis_repl::cli {
 
@@ -28,6 +29,14 @@ struct ConnectionOptions {
 void add_connection_options(CLI::App& cmd, ConnectionOptions& o);
 // After parsing: applies -u, REDISCLI_AUTH and --askpass; throws Fatal(usage) on a bad URI.
 void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o);
+
+// Checks for numeric flags, run on the text before CLI11 converts it: the whole of it must be a
+// finite number (an integer) from min to max; else "--flag: wants WHAT from MIN to MAX, not 'X'",
+// a usage error before anything connects. NaN, infinities, overflowing and negative values fail.
+CLI::Validator number_in(double min, double max, const std::string& what);
+CLI::Validator integer_in(std::int64_t min, std::int64_t max, const std::string& what);
+// The highest database number a Redis server can have (databases is at most INT_MAX).
+constexpr std::int64_t max_db = 2147483646;
 
 // The exit status for a replica that failed, or for an RDB error.
 ExitCode exit_code_for(core::FailKind kind);

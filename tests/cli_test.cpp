@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "support/fake_master.hpp"
+#include "support/redis_server.hpp"
 
 extern char** environ;
 
@@ -353,4 +355,89 @@ TEST_CASE("cli: standard output closed by the reader is a success") {
     CHECK(WEXITSTATUS(f.status) == 0);
     CHECK(f.output == "exit=0\n");
   }
+}
+
+// Every numeric flag of the three subcommands, and -u, are checked before anything connects: a
+// bad value is one line naming the flag and what it accepts, exit 2 (lag-check: 3, as any error
+// there). A scripted master on the port given counts the connections: none may come.
+TEST_CASE("cli: bad numbers, ports and URIs are usage errors, found before connecting") {
+  redis_repl::test::FakeMaster master([](redis_repl::test::FakeMaster::Link&) {});
+  const std::string port = std::to_string(master.port());
+  const std::string at = "127.0.0.1:" + port;
+  struct Case {
+    std::vector<std::string> args;  // after the subcommand and -p PORT
+    std::string message;            // the error line, after "redis-repl: error: "
+  };
+  const std::string seconds = "wants seconds from 0.001 to 86400, not ";
+  const std::string db = "--db: wants a database number from 0 to 2147483646, not ";
+  const std::string uri_form = " (redis://[[user]:password@]host[:port][/db])";
+  const std::vector<std::pair<std::string, std::vector<Case>>> by_command = {
+      {"tail",
+       {
+           {{"--timeout", "nan"}, "--timeout: " + seconds + "'nan'"},
+           {{"--timeout", "1e10"}, "--timeout: " + seconds + "'1e10'"},
+           {{"--timeout", "1e300"}, "--timeout: " + seconds + "'1e300'"},
+           {{"--timeout", "inf"}, "--timeout: " + seconds + "'inf'"},
+           {{"--timeout", "0"}, "--timeout: " + seconds + "'0'"},
+           {{"--timeout", "-1"}, "--timeout: " + seconds + "'-1'"},
+           {{"--db", "-1"}, db + "'-1'"},
+           {{"--db", "2147483647"}, db + "'2147483647'"},
+           {{"--db", "1x"}, db + "'1x'"},
+           {{"-p", "0"}, "--port: wants a port from 1 to 65535, not '0'"},
+           {{"-p", "65536"}, "--port: wants a port from 1 to 65535, not '65536'"},
+           {{"--count", "0"}, "--count: wants a count from 1 to 4611686018427387904, not '0'"},
+           {{"--duration", "nan"}, "--duration: wants seconds from 0.001 to 1000000000, not 'nan'"},
+           {{"--announce-port", "-1"}, "--announce-port: wants a port from 0 to 65535, not '-1'"},
+           {{"-h", ""}, "-h/--host: the host name is empty"},
+           {{"-u", ""}, "-u/--uri: the URI is empty" + uri_form},
+           {{"-u", "redis://[::1"}, "-u/--uri: '[' without ']' around the host" + uri_form},
+           {{"-u", "redis://::1"},
+            "-u/--uri: an IPv6 host goes in brackets, as redis://[::1]:6379" + uri_form},
+           {{"-u", "redis://u:p%zz@" + at},
+            "-u/--uri: a '%' in the password is not followed by two hex digits" + uri_form},
+           {{"-u", "redis://u%4:p@" + at},
+            "-u/--uri: a '%' in the user is not followed by two hex digits" + uri_form},
+           {{"-u", "redis://" + at + "/zero"},
+            "-u/--uri: the database after '/' is not a number" + uri_form},
+           // The URI is not repeated: it may hold a password.
+           {{"-u", "redis://u:hunter2@127.0.0.1:0"},
+            "-u/--uri: the port is not a number from 1 to 65535" + uri_form},
+       }},
+      {"dump-rdb",
+       {
+           {{"--timeout", "0"}, "--timeout: " + seconds + "'0'"},
+           {{"--db", "-1"}, db + "'-1'"},
+           {{"-u", "redis://[::1]x"}, "-u/--uri: unexpected text after ']'" + uri_form},
+       }},
+      {"lag-check",
+       {
+           {{"--timeout", "nan"}, "--timeout: " + seconds + "'nan'"},
+           {{"--watch", "0"}, "--watch: " + seconds + "'0'"},
+           {{"--probe-timeout", "1e300"}, "--probe-timeout: " + seconds + "'1e300'"},
+           {{"--warn-bytes", "-5"},
+            "--warn-bytes: wants bytes from 0 to 4611686018427387904, not '-5'"},
+           {{"--crit-seconds", "nan"}, "--crit-seconds: wants seconds from 0 to 86400, not 'nan'"},
+           {{"--min-replicas", "-1"}, "--min-replicas: wants a count from 0 to 1000000, not '-1'"},
+           {{"--replica", "127.0.0.1:12x"},
+            "--replica: bad port in '127.0.0.1:12x', wants a port from 1 to 65535"},
+       }},
+  };
+  for (const auto& [command, cases] : by_command) {
+    const int usage = command == "lag-check" ? 3 : code(ExitCode::usage);
+    for (const Case& c : cases) {
+      std::vector<std::string> argv = {REDIS_REPL_BINARY, command, "-p", port};
+      argv.insert(argv.end(), c.args.begin(), c.args.end());
+      std::string shown = command;
+      for (const std::string& a : c.args) shown += " '" + a + "'";
+      CAPTURE(shown);
+      const redis_repl::test::ProgramResult r =
+          redis_repl::test::run_program(argv, std::chrono::milliseconds(20000));
+      CAPTURE(r.err);
+      CHECK(r.exit_code == usage);
+      CHECK(r.err.starts_with("redis-repl: error: " + c.message + "\n"));
+      CHECK(r.err.find("hunter2") == std::string::npos);
+      CHECK(r.out.empty());
+    }
+  }
+  CHECK(master.connections() == 0);
 }
