@@ -1,6 +1,7 @@
 // `redis-repl tail`: join a master as a replica and print what replication carries, command by
 // command with its offsets; resumable through --state or --from-rdb; reconnects with PSYNC.
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
 #include "core/glob.hpp"
+#include "core/net/join.hpp"
 #include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
 #include "core/rdb_parser.hpp"
@@ -43,6 +45,8 @@ struct TailOptions {
   std::uint64_t count = 0;
   double duration_s = 0;
   std::uint16_t announce_port = 0;
+  bool line_buffered = false;
+  bool ack_written = false;
 };
 
 // Where to pick the stream up: the master's replid, the last command boundary, its db.
@@ -86,7 +90,7 @@ ResumePoint read_state(const std::string& path) {
   const std::string off = field("offset"), db = field("db");
   try {
     p.offset = std::stoll(off);
-    p.db = std::stoull(db);
+    p.db = db == "null" ? core::unknown_db : std::stoull(db);
   } catch (...) {
     p = ResumePoint{};
   }
@@ -101,7 +105,8 @@ void write_state(const std::string& path, const ResumePoint& p) {
   if (path.empty() || !p.valid()) return;
   write_whole_file(path, "state file",
                    "{\"replid\":\"" + p.replid + "\",\"offset\":" + std::to_string(p.offset) +
-                       ",\"db\":" + std::to_string(p.db) + "}\n");
+                       ",\"db\":" + (p.db == core::unknown_db ? "null" : std::to_string(p.db)) +
+                       "}\n");
 }
 
 // A restarted Redis replica resumes from the repl-* aux fields of its RDB; so can we.
@@ -163,6 +168,9 @@ class TailHandler final : public core::net::SessionHandler {
   void attach(core::Replica& r, bool resuming) {
     replica_ = &r;
     resuming_ = resuming;
+    session_start_ = Clock::now();
+    synced_ = false;
+    waiting_noted_ = false;
   }
 
   bool on_event(const core::Event& e) override {
@@ -172,9 +180,12 @@ class TailHandler final : public core::net::SessionHandler {
           resume_refused_ = true;
           return false;
         }
+        synced_ = true;
+        if (waiting_noted_ || o_.snapshot) print_info("the master is sending its snapshot");
         return emit(e);
       case core::Event::Kind::partial_resync:
       case core::Event::Kind::transfer_end:
+        synced_ = true;
         streamed_ = true;  // from here on, a lost link is mended by reconnecting
         return emit(e);
       case core::Event::Kind::command:
@@ -193,21 +204,34 @@ class TailHandler final : public core::net::SessionHandler {
     }
   }
 
+  // Once per socket read: one write of everything it produced, then the state file, so that a
+  // SIGKILL reprints at most this batch.
   std::int64_t on_batch_end() override {
     out_.flush();
     if (!out_.ok()) return -1;
     // Everything handed out is written: the replica's boundary is safe to resume from.
     if (!o_.state_file.empty() && replica_->boundary() >= 0 &&
-        Clock::now() - last_save_ >= std::chrono::seconds(1)) {
+        (replica_->boundary() != saved_offset_ || replica_->replid() != saved_replid_)) {
       write_state(o_.state_file,
                   ResumePoint{replica_->replid(), replica_->boundary(), replica_->boundary_db()});
-      last_save_ = Clock::now();
+      saved_offset_ = replica_->boundary();
+      saved_replid_ = replica_->replid();
     }
     return written_to_;
   }
 
   bool wants_stop() override {
     if (caught_signal() || !out_.ok()) return true;
+    if (reader_gone()) {  // `| head -1` on an idle master: nothing to write, yet time to go
+      out_.mark_closed();
+      return true;
+    }
+    if (!synced_ && !waiting_noted_ && Clock::now() - session_start_ >= std::chrono::seconds(1)) {
+      waiting_noted_ = true;
+      print_info(
+          "waiting for the master to start the sync (a diskless sync waits "
+          "repl-diskless-sync-delay for more replicas, then forks to make the snapshot)");
+    }
     return o_.duration_s > 0 &&
            Clock::now() - start_ >= std::chrono::duration<double>(o_.duration_s);
   }
@@ -247,6 +271,12 @@ class TailHandler final : public core::net::SessionHandler {
     return true;
   }
 
+  // The reader of a pipe went away: poll() reports an error on our end of it.
+  static bool reader_gone() {
+    pollfd p{STDOUT_FILENO, 0, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
+  }
+
   const TailOptions& o_;
   formats::Sink& sink_;
   formats::OutBuffer& out_;
@@ -259,7 +289,11 @@ class TailHandler final : public core::net::SessionHandler {
   std::int64_t written_to_ = -1;
   std::uint64_t printed_ = 0;
   std::optional<core::Event> failure_;
-  Clock::time_point last_save_{};
+  std::int64_t saved_offset_ = -1;
+  std::string saved_replid_;
+  Clock::time_point session_start_{};
+  bool synced_ = false;
+  bool waiting_noted_ = false;
 };
 
 int run_tail(TailOptions& o, CLI::App& cmd) {
@@ -279,7 +313,8 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
   if (!o.from_rdb.empty()) resume = read_rdb_resume_point(o.from_rdb);
 
   formats::OutBuffer out(STDOUT_FILENO);
-  out.set_line_mode(true);  // `| jq` sees each line as it comes
+  // A terminal sees each line as it comes; a pipe or a file gets one write per socket read.
+  out.set_line_mode(o.line_buffered || ::isatty(STDOUT_FILENO) == 1);
   std::unique_ptr<formats::Sink> sink = formats::make_sink(format, out);
   core::KeyFilter filter;
   filter.dbs = o.dbs;
@@ -297,6 +332,26 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
   std::chrono::milliseconds backoff(500);
   const std::string where = o.conn.host + ":" + std::to_string(o.conn.port);
 
+  // From now on, with no gap and no fork: join at the master's current offset (see
+  // core/net/join.hpp). If that cannot be had, an empty snapshot (the master forks).
+  std::string pin_channel;
+  bool joining = false;
+  if (!o.snapshot && !resume.valid()) {
+    core::net::JoinPoint join;
+    const std::string err =
+        core::net::find_join_point(endpoint, o.conn.user, o.conn.password, timeout, join,
+                                   [](const std::string& what) { print_info(what); });
+    if (err.empty()) {
+      resume = ResumePoint{join.replid, join.offset, core::unknown_db};
+      pin_channel = join.pin_channel;
+      joining = true;
+    } else if (!join.link_failed) {
+      print_warning(where + ": cannot join at the current offset (" + err +
+                    "); asking for an empty snapshot instead: the master forks, and the feed "
+                    "starts where its snapshot was taken");
+    }
+  }
+
   for (;;) {
     core::ReplicaConfig config;
     config.user = o.conn.user;
@@ -308,8 +363,12 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     config.snapshot =
         o.snapshot ? core::ReplicaConfig::Snapshot::full : core::ReplicaConfig::Snapshot::empty;
     config.timeout = timeout;
+    config.pin_channel = pin_channel;
+    config.ack_holdback = o.ack_written ? 0 : 1;
     core::Replica replica(config, snapshot_visitor, Clock::now());
-    handler.attach(replica, resume.valid());
+    // The join point is ours, not the user's: a full resync there is no refused resume.
+    handler.attach(replica, resume.valid() && !joining);
+    joining = false;
     handler.reset_failure();
     const core::net::SessionResult result =
         core::net::run_session(endpoint, timeout, replica, handler);
@@ -404,6 +463,12 @@ void register_tail(CLI::App& app, Runner& runner) {
   cmd->add_option("--duration", o->duration_s, "Stop after this many seconds")
       ->option_text("SECONDS")
       ->check(number_in(0.001, 1e9, "seconds"));
+  cmd->add_flag("--line-buffered", o->line_buffered,
+                "Write each line as it comes, also to a pipe or a file (default: on a terminal "
+                "only; elsewhere one write per read from the master)");
+  cmd->add_flag("--ack-written", o->ack_written,
+                "ACK exactly what reached the output, so WAIT counts this tail (default: one "
+                "byte less, so no WAIT or FAILOVER is ever satisfied by it)");
   cmd->add_option("--announce-port", o->announce_port,
                   "Port to announce with REPLCONF listening-port (default: none, shown as 0)")
       ->option_text("PORT")

@@ -77,7 +77,8 @@ _redis_repl() {
             esac
             COMPREPLY=($(compgen -W "$connection --format --snapshot --state
                 --allow-full-resync --from-rdb --db --match --command --exclude-command
-                --noise --count --duration --announce-port --help" -- "$cur"))
+                --noise --count --duration --line-buffered --ack-written --announce-port
+                --help" -- "$cur"))
             ;;
         dump-rdb)
             case $prev in

@@ -52,6 +52,10 @@ complete -c redis-repl -n $tail -l exclude-command -x -d 'Not these commands (re
 complete -c redis-repl -n $tail -l noise -d 'Also print PING, REPLCONF, SELECT, MULTI/EXEC'
 complete -c redis-repl -n $tail -l count -x -d 'Stop after printing N commands'
 complete -c redis-repl -n $tail -l duration -x -d 'Stop after this many seconds'
+complete -c redis-repl -n $tail -l line-buffered \
+    -d 'Write each line as it comes, also to a pipe or a file'
+complete -c redis-repl -n $tail -l ack-written \
+    -d 'ACK exactly what reached the output, so WAIT counts this tail'
 complete -c redis-repl -n $tail -l announce-port -x \
     -d 'Port to announce with REPLCONF listening-port'
 

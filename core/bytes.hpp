@@ -16,6 +16,14 @@ namespace redis_repl::core {
 static_assert(std::endian::native == std::endian::little,
               "redis-repl assumes a little-endian host");
 
+// The whole of s as a decimal number of type T (no sign for unsigned types, no spaces, no
+// overflow): the one number parser for replies and INFO fields.
+template <class T>
+inline bool parse_decimal(std::string_view s, T& out) noexcept {
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && r.ec == std::errc{} && r.ptr == s.data() + s.size();
+}
+
 template <class T>
 inline T load(const char* p) noexcept {
   T v;

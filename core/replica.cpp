@@ -5,6 +5,7 @@
 #include <charconv>
 #include <limits>
 
+#include "core/bytes.hpp"
 #include "core/rdb_filter.hpp"
 
 namespace redis_repl::core {
@@ -70,12 +71,6 @@ bool is_replid(std::string_view s) {
          });
 }
 
-template <class T>
-bool parse_number(std::string_view s, T& out) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return !s.empty() && r.ec == std::errc{} && r.ptr == s.data() + s.size();
-}
-
 // Replies that mean "not now" rather than "never".
 bool transient_error(std::string_view line) {
   return line.starts_with("-LOADING") || line.starts_with("-NOMASTERLINK") ||
@@ -112,6 +107,10 @@ void Replica::send(std::initializer_list<std::string_view> args) {
 }
 
 void Replica::queue_ack(std::int64_t offset) {
+  // Held back, the ACK stays below the end of the last write, PINGs and GETACKs after it
+  // notwithstanding: a WAIT for the latest write, or a FAILOVER, is never satisfied by us.
+  if (config_.ack_holdback > 0)
+    offset = std::max<std::int64_t>(0, std::min(offset, last_write_end_) - config_.ack_holdback);
   send({"REPLCONF", "ACK", std::to_string(offset)});
   last_ack_ = now_;
 }
@@ -322,7 +321,7 @@ Event Replica::psync_reply(std::string_view line) {
     const std::string_view id = rest.substr(0, sp);
     std::int64_t offset = -1;
     if (sp == std::string_view::npos || !is_replid(id) ||
-        !parse_number(rest.substr(sp + 1), offset) || offset < 0 || offset > max_start_offset)
+        !parse_decimal(rest.substr(sp + 1), offset) || offset < 0 || offset > max_start_offset)
       return fail(FailKind::protocol, Errc::protocol,
                   "malformed reply to PSYNC: '" + std::string(line) + "'");
     replid_.assign(id);
@@ -331,6 +330,7 @@ Event Replica::psync_reply(std::string_view line) {
     phase_ = Phase::receive_payload_header;
     Event e;
     e.kind = Event::Kind::full_resync;
+    e.ts_ms = wall_ms_;
     e.replid = replid_;
     e.offset = offset;
     return e;
@@ -345,10 +345,12 @@ Event Replica::psync_reply(std::string_view line) {
                   "malformed reply to PSYNC: '" + std::string(line) + "'");
     Event e;
     e.kind = Event::Kind::partial_resync;
+    e.ts_ms = wall_ms_;
     e.new_replid = id != config_.replid;
     replid_.assign(id);
     stream_offset_ = config_.offset;
     boundary_ = config_.offset;
+    last_write_end_ = boundary_;
     db_ = boundary_db_ = config_.db;  // no SELECT is resent after +CONTINUE
     confirmed_ = boundary_;
     phase_ = Phase::connected;
@@ -382,7 +384,7 @@ Event Replica::payload_header(std::string_view line) {
     eof_mark_mode_ = true;
     eof_mark_.assign(line.substr(5, eof_mark_size));
     e.eof_mark = true;
-  } else if (line.front() == '$' && parse_number(line.substr(1), payload_left_)) {
+  } else if (line.front() == '$' && parse_decimal(line.substr(1), payload_left_)) {
     e.length = payload_left_;
   } else {
     return fail(FailKind::protocol, Errc::protocol,
@@ -442,6 +444,7 @@ Event Replica::transfer() {
     return fail(FailKind::protocol, Errc::protocol, "the snapshot is not followed by its EOF mark");
   Event e;
   e.kind = Event::Kind::transfer_end;
+  e.ts_ms = wall_ms_;
   e.offset = stream_offset_;
   e.length = payload_bytes_;
   start_stream(std::string_view(after_rdb_).substr(eof_mark_.size()));
@@ -458,6 +461,7 @@ void Replica::start_stream(std::string_view leftover) {
   }
   phase_ = Phase::connected;
   boundary_ = stream_offset_;
+  last_write_end_ = boundary_;
   // A chained replica's stream may start without SELECT: the RDB says which db is current.
   db_ = boundary_db_ = watcher_->stream_db.value_or(0);
   confirmed_ = boundary_;
@@ -485,6 +489,7 @@ Event Replica::stream_command() {
       e.end_offset = h.end_offset;
       e.db = h.db;
       e.noise = h.noise;
+      e.ts_ms = wall_ms_;  // the read that brought the EXEC
       e.args = views_;
       if (release_ == held_.size()) {
         // multi_bytes_ stays until the next MULTI: the views above point into it.
@@ -515,6 +520,8 @@ Event Replica::stream_command() {
     const std::string_view name = c.args[0];
     bool noise = false;
     bool exec = false;
+    const bool keep_alive_command = equals_nocase(name, "ping") || equals_nocase(name, "replconf");
+    if (!keep_alive_command) last_write_end_ = stream_offset_;
     if (equals_nocase(name, "ping")) {
       noise = true;
     } else if (equals_nocase(name, "replconf")) {
@@ -523,7 +530,7 @@ Event Replica::stream_command() {
     } else if (equals_nocase(name, "select")) {
       noise = true;
       std::uint64_t db = 0;
-      if (c.args.size() == 2 && parse_number(c.args[1], db)) db_ = db;
+      if (c.args.size() == 2 && parse_decimal(c.args[1], db)) db_ = db;
     } else if (equals_nocase(name, "multi")) {
       noise = true;
       if (!in_multi_) {
@@ -534,9 +541,15 @@ Event Replica::stream_command() {
       noise = true;
       exec = in_multi_;
     } else if (equals_nocase(name, "publish") && c.args.size() >= 2 &&
-               (c.args[1] == "__sentinel__:hello" || c.args[1].starts_with("__redis-repl:lag:"))) {
-      // Sentinel's hellos and lag-check's own probes: housekeeping, not data.
+               (c.args[1] == "__sentinel__:hello" || c.args[1].starts_with("__redis-repl:"))) {
+      // Sentinel's hellos, lag-check's probes and our own db pin: housekeeping, not data.
       noise = true;
+      // Sent from db 0: with no SELECT before it, the stream was in db 0 all along.
+      if (db_ == unknown_db && !config_.pin_channel.empty() && c.args[1] == config_.pin_channel) {
+        db_ = 0;
+        for (HeldCommand& h : held_)  // the MULTI around the pin, not handed out yet
+          if (h.db == unknown_db) h.db = 0;
+      }
     }
     if (in_multi_) {
       held_.push_back(
@@ -560,6 +573,7 @@ Event Replica::stream_command() {
     e.end_offset = stream_offset_;
     e.db = db_;
     e.noise = noise;
+    e.ts_ms = wall_ms_;
     e.args = c.args;
     return e;
   }

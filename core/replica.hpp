@@ -30,6 +30,10 @@ namespace redis_repl::core {
 
 using Clock = std::chrono::steady_clock;
 
+// A db nobody can name yet: after +CONTINUE the master does not repeat SELECT, so until the
+// stream says it (a SELECT, or ReplicaConfig::pin_channel), the db of a command is unknown.
+inline constexpr std::uint64_t unknown_db = ~std::uint64_t{0};
+
 struct ReplicaConfig {
   std::string user;                  // ACL user; empty: AUTH <password> alone
   std::string password;              // empty: no AUTH
@@ -38,7 +42,14 @@ struct ReplicaConfig {
   // boundary), and the db selected there. "?" and -1 ask for a full sync.
   std::string replid = "?";
   std::int64_t offset = -1;
-  std::uint64_t db = 0;
+  std::uint64_t db = 0;  // unknown_db when not known
+  // A PUBLISH on this channel was sent from db 0 to pin the stream's db: its arrival proves the
+  // db is 0 if no SELECT came first. It is housekeeping, like every "__redis-repl:" channel.
+  std::string pin_channel;
+  // 0: ACKs report exactly what was confirmed written out. N > 0: N bytes less than that or than
+  // the end of the last write (PINGs and GETACKs aside), whichever is lower, so that a WAIT for
+  // the latest write, or a FAILOVER, is never satisfied by us (tail's default, 1).
+  std::int64_t ack_holdback = 0;
   // What to ask of the snapshot: all of it, an empty one (REPLCONF rdb-filter-only ""; masters
   // without it send everything, which is parsed all the same), or the snapshot and no stream
   // afterwards (REPLCONF rdb-only 1).
@@ -79,7 +90,8 @@ struct Event {
   bool new_replid = false;
   std::int64_t offset = 0;      // command: its first byte; resyncs and transfer_end: the offset
   std::int64_t end_offset = 0;  // command: its last byte (the replication offset after it)
-  std::uint64_t db = 0;         // command: the db it applies to
+  std::uint64_t db = 0;         // command: the db it applies to, or unknown_db
+  std::int64_t ts_ms = 0;       // wall clock (Unix ms) of the read that completed it
   std::uint64_t length = 0;     // transfer_begin ($<len>), transfer_end (payload bytes)
   bool eof_mark = false;        // transfer_begin: diskless form, ended by a 40-byte mark
   bool noise = false;           // command: replication housekeeping (PING, REPLCONF, SELECT,
@@ -101,6 +113,8 @@ class Replica {
   void set_payload_tap(std::function<void(std::string_view)> tap) { tap_ = std::move(tap); }
 
   void receive(std::string_view bytes);
+  // The wall-clock time (Unix ms) of the read whose bytes come next: events are stamped with it.
+  void set_wall_time(std::int64_t unix_ms) noexcept { wall_ms_ = unix_ms; }
   void peer_closed();
   void tick(Clock::time_point now);
   Event next_event();
@@ -147,6 +161,7 @@ class Replica {
   Clock::time_point last_io_;
   Clock::time_point last_ack_;
   std::uint64_t newline_run_ = 0;  // bytes of keep-alive newlines in a row
+  std::int64_t wall_ms_ = 0;
 
   std::string replid_;
   std::int64_t stream_offset_ = 0;  // offset of the last byte consumed from the stream
@@ -154,6 +169,7 @@ class Replica {
   std::uint64_t boundary_db_ = 0;
   std::uint64_t db_ = 0;
   std::int64_t confirmed_ = -1;
+  std::int64_t last_write_end_ = 0;  // end of the last command that is not PING or REPLCONF
   std::int64_t getack_offset_ = -1;  // a GETACK is waiting for its ACK
 
   // Transfer.

@@ -260,28 +260,40 @@ class HumanSink final : public Sink {
   Flow on_replication(const core::Event& e) override {
     switch (e.kind) {
       case core::Event::Kind::full_resync:
-        b_.append("# full resync: replid ");
+        b_.append("# ");
+        append_time_ms(b_, e.ts_ms);
+        b_.append(" full resync: replid ");
         b_.append(e.replid);
         b_.append(", offset ");
         append_int(b_, e.offset);
         return nl();
       case core::Event::Kind::partial_resync:
-        b_.append("# partial resync: replid ");
+        b_.append("# ");
+        append_time_ms(b_, e.ts_ms);
+        b_.append(" partial resync: replid ");
         b_.append(e.replid);
         b_.append(e.new_replid ? " (new)" : "");
         b_.append(", continuing after offset ");
         append_int(b_, e.offset);
         return nl();
       case core::Event::Kind::transfer_end:
-        b_.append("# snapshot loaded (");
+        b_.append("# ");
+        append_time_ms(b_, e.ts_ms);
+        b_.append(" snapshot loaded (");
         append_uint(b_, e.length);
         b_.append(" bytes); the stream starts after offset ");
         append_int(b_, e.offset);
         return nl();
       case core::Event::Kind::command:
+        append_time_ms(b_, e.ts_ms);
+        b_.push_back(' ');
         append_int(b_, e.offset);
-        b_.append(" db");
-        append_uint(b_, e.db);
+        if (e.db == core::unknown_db) {
+          b_.append(" db?");
+        } else {
+          b_.append(" db");
+          append_uint(b_, e.db);
+        }
         for (std::string_view a : e.args) {
           b_.push_back(' ');
           append_repr(b_, a);

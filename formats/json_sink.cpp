@@ -370,6 +370,8 @@ class JsonSink final : public Sink {
           w_.key("new_replid");
           w_.boolean(e.new_replid);
         }
+        w_.key("ts");
+        w_.number(e.ts_ms);
         return end_line();
       case core::Event::Kind::transfer_end:
         begin_line("snapshot_end");
@@ -379,6 +381,8 @@ class JsonSink final : public Sink {
         w_.number(e.offset);
         w_.key("bytes");
         w_.unsigned_number(e.length);
+        w_.key("ts");
+        w_.number(e.ts_ms);
         return end_line();
       case core::Event::Kind::command: {
         begin_line("command");
@@ -387,7 +391,13 @@ class JsonSink final : public Sink {
         w_.key("end_offset");
         w_.number(e.end_offset);
         w_.key("db");
-        w_.unsigned_number(e.db);
+        if (e.db == core::unknown_db) {
+          w_.null();
+        } else {
+          w_.unsigned_number(e.db);
+        }
+        w_.key("ts");
+        w_.number(e.ts_ms);
         w_.key("command");
         lower_.assign(e.args[0]);
         for (char& c : lower_) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);

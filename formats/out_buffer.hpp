@@ -29,7 +29,9 @@ class OutBuffer {
 
   void set_line_mode(bool on) noexcept { line_mode_ = on; }
   bool closed() const noexcept { return closed_; }  // the reader went away (EPIPE)
-  int error() const noexcept { return errno_; }     // errno of a failed write, 0 if none
+  // The reader went away, seen before any write failed (poll on a pipe).
+  void mark_closed() noexcept { closed_ = true; }
+  int error() const noexcept { return errno_; }  // errno of a failed write, 0 if none
   // Something the output depends on failed (a temporary file for a long value): the output
   // ends as after a failed write, with this description.
   void fail(int err, std::string what) {

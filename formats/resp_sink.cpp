@@ -346,7 +346,7 @@ class RespSink final : public Sink {
   // The stream as commands: a SELECT wherever the db changes, as replication itself does.
   Flow on_replication(const core::Event& e) override {
     if (e.kind != core::Event::Kind::command) return Flow::next;
-    if (e.db != selected_db_) {
+    if (e.db != selected_db_ && e.db != core::unknown_db) {
       cmd_.start();
       cmd_.arg("SELECT");
       cmd_.arg_int(static_cast<std::int64_t>(e.db));

@@ -24,6 +24,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "support/background_process.hpp"
@@ -96,7 +97,8 @@ struct Cmd {
 
   bool noise() const {
     return name == "ping" || name == "replconf" || name == "select" || name == "multi" ||
-           name == "exec";
+           name == "exec" ||
+           (name == "publish" && !args.empty() && args[0].starts_with("__redis-repl:"));
   }
   // name, db and arguments (long ones cut), without offsets
   std::string what() const {
@@ -122,7 +124,8 @@ std::vector<Cmd> commands_of(const std::vector<json>& lines) {
     Cmd c;
     c.offset = l.at("offset").get<std::int64_t>();
     c.end = l.at("end_offset").get<std::int64_t>();
-    c.db = l.at("db").get<std::uint64_t>();
+    // null: a db the stream has not named yet (tail joined at an offset); never expected here.
+    c.db = l.at("db").is_null() ? ~0ull : l.at("db").get<std::uint64_t>();
     c.name = json_bytes(l.at("command"));
     for (const json& a : l.at("args")) c.args.push_back(json_bytes(a));
     out.push_back(std::move(c));
@@ -237,6 +240,11 @@ void wait_quiet(RespClient& c, BackgroundProcess& t, std::chrono::milliseconds t
         master = master_repl_offset(c);
         const std::vector<Cmd> cmds = commands_of(parse_json_lines(t.lines()));
         printed = cmds.empty() ? -1 : cmds.back().end;
+        // A tail's ACK is held one byte below the end of the last write (PINGs and GETACKs
+        // aside) unless it runs with --ack-written: both count as caught up.
+        std::int64_t held = -1;
+        for (auto it = cmds.rbegin(); it != cmds.rend() && held < 0; ++it)
+          if (it->name != "ping" && it->name != "replconf") held = it->end - 1;
         acked.clear();
         bool all = true;
         int n = 0;
@@ -244,7 +252,7 @@ void wait_quiet(RespClient& c, BackgroundProcess& t, std::chrono::milliseconds t
           const std::optional<std::int64_t> a = replica_ack_offset(c, n);
           if (!a) break;
           acked += " " + std::to_string(*a);
-          all = all && *a == master;
+          all = all && (*a == master || *a == held);
         }
         return printed == master && n > 0 && all;
       },
@@ -312,15 +320,15 @@ TEST_CASE("tail: --snapshot prints every key of a disk-based and of a diskless f
 TEST_CASE("tail: writes appear in order with contiguous offsets; ACKs and WAIT see them") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
-  BackgroundProcess t(tail_args(m.port(), {"--noise"}));
-  BackgroundProcess quiet(tail_args(m.port()));  // the same feed, noise hidden (the default)
+  BackgroundProcess t(tail_args(m.port(), {"--noise", "--ack-written"}));
   const std::string sync_line = t.wait_for_line(kind_is("sync"), 20s, "the sync line");
-  const std::string end_line = t.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
-  quiet.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
-  const std::int64_t start = json::parse(end_line).at("offset").get<std::int64_t>();
-  CHECK(json::parse(sync_line).at("offset").get<std::int64_t>() == start);
-  // Without --snapshot only an empty snapshot is asked for (REPLCONF rdb-filter-only "").
-  CHECK(json::parse(end_line).at("bytes").get<std::uint64_t>() < 400);
+  BackgroundProcess quiet(tail_args(m.port()));  // the same feed, noise hidden (the default)
+  quiet.wait_for_line(kind_is("sync"), 20s, "the sync line");
+  // Without --snapshot tail joins at the master's offset: a partial sync, no snapshot, no fork.
+  const json sync = json::parse(sync_line);
+  CHECK(sync.value("mode", "") == "partial");
+  const std::int64_t start = sync.at("offset").get<std::int64_t>();
+  CHECK(of_kind(parse_json_lines(t.lines()), "snapshot_end").empty());
   CHECK(of_kind(parse_json_lines(t.lines()), "key").empty());
 
   const std::string big = random_payload(200000, 7);
@@ -399,6 +407,10 @@ TEST_CASE("tail: writes appear in order with contiguous offsets; ACKs and WAIT s
   // The feed is fully taken in and ACKed: the master's offset is the last printed end_offset and
   // its INFO shows our ACK at that offset (ACKs go out every second).
   wait_quiet(c, t, 2500ms);
+  // A default tail never counts for WAIT: of the two, only `t` (--ack-written) does.
+  write(c, {"SET", "wq", "x"});
+  const Reply both = must(c, {"WAIT", "2", "1500"});
+  CHECK_MESSAGE(both.integer == 1, "WAIT 2 1500 answered ", both.describe());
   quiet.signal(SIGINT);  // from here on, WAIT counts one replica: `t`
   CHECK_MESSAGE(quiet.wait(10s) == 130, quiet.describe());
   REQUIRE(wait_until([&] { return info_field(c, "replication", "connected_slaves") == "1"; }, 5s));
@@ -436,12 +448,11 @@ TEST_CASE("tail: --state resumes after SIGINT with +CONTINUE, nothing lost or do
 
   // The uninterrupted run, first: the first replica makes the master create its backlog.
   BackgroundProcess u(tail_args(m.port(), {"--noise"}));
-  u.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
+  u.wait_for_line(kind_is("sync"), 20s, "the sync line");
 
   BackgroundProcess r1(tail_args(m.port(), {"--noise", "--state", state.string()}));
   const json sync1 = json::parse(r1.wait_for_line(kind_is("sync"), 20s, "the sync line"));
-  CHECK(sync1.value("mode", "") == "full");
-  r1.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
+  CHECK(sync1.value("mode", "") == "partial");  // joined at the master's offset
   const std::int64_t x = sync1.at("offset").get<std::int64_t>();
 
   write(c, {"SET", "a1", "1"});
@@ -519,11 +530,11 @@ TEST_CASE("tail: --count stops after a whole transaction and --state resumes aft
   TempDir dir;
   const fs::path state = dir / "state.json";
   BackgroundProcess u(tail_args(m.port()));
-  u.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
+  u.wait_for_line(kind_is("sync"), 20s, "the sync line");
 
   // A first run only to make the state file.
   BackgroundProcess r0(tail_args(m.port(), {"--state", state.string(), "--count", "1"}));
-  r0.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
+  r0.wait_for_line(kind_is("sync"), 20s, "the sync line");
   write(c, {"SET", "c0", "0"});
   CHECK_MESSAGE(r0.wait(10s) == 0, r0.describe());
   const std::int64_t s0 = read_json_file(state).at("offset").get<std::int64_t>();
@@ -609,7 +620,7 @@ TEST_CASE(
     write(c, {"CONFIG", "SET", "repl-backlog-size", "16384"});  // the smallest there is
     const fs::path state = dir / "state.json";
     BackgroundProcess r(tail_args(m.port(), {"--state", state.string(), "--count", "1"}));
-    r.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
+    r.wait_for_line(kind_is("sync"), 20s, "the sync line");
     write(c, {"SET", "k", "v"});
     CHECK_MESSAGE(r.wait(10s) == 0, r.describe());
     const std::string before = read_text(state);
@@ -627,7 +638,7 @@ TEST_CASE(
       RedisServer old(ServerOptions{.extra_args = master_args()});
       RespClient oc = old.client();
       BackgroundProcess r(tail_args(old.port(), {"--state", state.string(), "--count", "1"}));
-      r.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
+      r.wait_for_line(kind_is("sync"), 20s, "the sync line");
       write(oc, {"SET", "k", "v"});
       CHECK_MESSAGE(r.wait(10s) == 0, r.describe());
     }
@@ -660,7 +671,7 @@ TEST_CASE("tail: --state resumes with +CONTINUE <new replid> after the master re
     RedisServer m1(ServerOptions{.extra_args = master_args()});
     RespClient c1 = m1.client();
     BackgroundProcess r1(tail_args(m1.port(), {"--noise", "--state", state.string()}));
-    r1.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
+    r1.wait_for_line(kind_is("sync"), 20s, "the sync line");
     write(c1, {"SET", "before", "restart"});
     write(c1, {"SELECT", "4"});
     write(c1, {"RPUSH", "l4", "a"});
@@ -771,9 +782,8 @@ TEST_CASE("tail: a link cut mid-stream is resumed with PSYNC, nothing missing or
   RespClient c = m.client();
   TcpProxy proxy(m.port());
   BackgroundProcess t(tail_args(proxy.port(), {"--noise"}));
-  t.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
   const std::int64_t start =
-      json::parse(t.wait_for_line(kind_is("sync"), 1s, "sync")).at("offset").get<std::int64_t>();
+      json::parse(t.wait_for_line(kind_is("sync"), 20s, "sync")).at("offset").get<std::int64_t>();
   write(c, {"SET", "a", "1"});
   t.wait_for_line(command_on("a"), 10s, "a");
 
@@ -839,9 +849,11 @@ TEST_CASE("tail: a stalled link times out (--timeout) and is resumed with PSYNC"
   RespClient c = m.client();
   TcpProxy proxy(m.port());
   BackgroundProcess t(tail_args(proxy.port(), {"--timeout", "2"}));
-  t.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
+  t.wait_for_line(kind_is("sync"), 20s, "the sync line");
   write(c, {"SET", "a", "1"});
-  t.wait_for_line(command_on("a"), 10s, "a");
+  std::size_t a_at = 0;
+  t.wait_for_line(command_on("a"), 10s, "a", 0, &a_at);
+  const int before_stall = proxy.connections();
   proxy.stall();
   write(c, {"SET", "b", "2"});  // held in the stalled link
   const auto stalled_at = std::chrono::steady_clock::now();
@@ -850,7 +862,7 @@ TEST_CASE("tail: a stalled link times out (--timeout) and is resumed with PSYNC"
         const auto j = parse_line(l);
         return j && j->value("kind", "") == "sync" && j->value("mode", "") == "partial";
       },
-      15s, "a partial sync after the stall");
+      15s, "a partial sync after the stall", a_at + 1);
   const auto waited = std::chrono::steady_clock::now() - stalled_at;
   // --timeout 2 counts from the last byte (a PING, at most 1 s before the stall), then the
   // backoff (500 ms): not before 1.5 s; 1 s leaves room for scheduling.
@@ -860,7 +872,7 @@ TEST_CASE("tail: a stalled link times out (--timeout) and is resumed with PSYNC"
   CHECK_MESSAGE(t.wait(10s) == 130, t.describe());
   CHECK(whats(commands_of(parse_json_lines(t.lines()))) ==
         std::vector<std::string>{"set@0 \"a\" \"1\"", "set@0 \"b\" \"2\""});
-  CHECK(proxy.connections() == 2);
+  CHECK(proxy.connections() == before_stall + 1);  // one reconnect, resuming: no join again
 }
 
 TEST_CASE("tail: --snapshot cut mid-transfer exits 3 and leaves well-formed JSON Lines") {
@@ -909,7 +921,7 @@ TEST_CASE("tail: passwords, ACL users and unreachable masters") {
 
   SUBCASE("the right password through REDISCLI_AUTH") {
     BackgroundProcess t(tail_args(m.port(), {"--count", "1"}), {{"REDISCLI_AUTH", password}});
-    t.wait_for_line(kind_is("snapshot_end"), 20s, "snapshot_end");
+    t.wait_for_line(kind_is("sync"), 20s, "the sync line");
     write(c, {"SET", "k", "v"});
     CHECK_MESSAGE(t.wait(10s) == 0, t.describe());
     CHECK(whats(commands_of(parse_json_lines(t.lines()))) ==
@@ -960,4 +972,123 @@ TEST_CASE("tail: passwords, ACL users and unreachable masters") {
     CHECK_MESSAGE(t.wait(20s) == 3, t.describe());
     CHECK(t.out().empty());
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. From the first moment: no gap, no fork, timestamps; what the ACKs do to the master
+
+namespace {
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+TEST_CASE("tail: a master with Debian's defaults is joined at once, with no gap and no fork") {
+  // No repl-diskless-sync-delay 0 here: the default diskless sync waits 5 s before it forks.
+  RedisServer m(ServerOptions{});
+  RespClient c = m.client();
+  write(c, {"SELECT", "5"});
+  write(c, {"SET", "before", "1"});
+  const std::int64_t t0 = unix_ms_now();
+  BackgroundProcess t(tail_args(m.port()));
+  std::this_thread::sleep_for(100ms);
+  write(c, {"SET", "at100ms", "1"});
+  std::this_thread::sleep_for(900ms);
+  write(c, {"SET", "at1s", "1"});
+  RespClient c0 = m.client();
+  write(c0, {"SET", "db0", "1"});
+  t.wait_for_line(command_on("db0"), 3s, "db0, within 3 s (a fork would take 5)");
+  const std::int64_t t1 = unix_ms_now();
+  const std::vector<json> lines = parse_json_lines(t.lines());
+  const std::vector<Cmd> cmds = commands_of(lines);
+  CHECK(whats(cmds) == std::vector<std::string>{"set@5 \"at100ms\" \"1\"", "set@5 \"at1s\" \"1\"",
+                                                "set@0 \"db0\" \"1\""});
+  // Every line has its time of arrival, in order, within the test's own clock.
+  std::int64_t last = 0;
+  for (const json& l : lines) {
+    REQUIRE_MESSAGE(l.contains("ts"), l.dump());
+    const std::int64_t ts = l.at("ts").get<std::int64_t>();
+    CHECK(ts >= last);
+    CHECK(ts >= t0 - 1000);
+    CHECK(ts <= t1 + 1000);
+    last = ts;
+  }
+  const std::string log = m.log_tail(200000);
+  CHECK_MESSAGE(log.find("Starting BGSAVE") == std::string::npos, log);
+  CHECK_MESSAGE(log.find("Partial resynchronization request") != std::string::npos, log);
+
+  // A master that already has a replica (and so a backlog) is joined at its offset at once.
+  RedisServer replica(
+      ServerOptions{.extra_args = {"--replicaof", "127.0.0.1", std::to_string(m.port())}});
+  RespClient rc = replica.client();
+  REQUIRE(
+      wait_until([&] { return info_field(rc, "replication", "master_link_status") == "up"; }, 20s));
+  const std::size_t forks = [&] {
+    const std::string l = m.log_tail(200000);
+    std::size_t n = 0;
+    for (std::size_t at = l.find("Starting BGSAVE"); at != std::string::npos;
+         at = l.find("Starting BGSAVE", at + 1))
+      ++n;
+    return n;
+  }();
+  const auto start = std::chrono::steady_clock::now();
+  BackgroundProcess t2(tail_args(m.port()));
+  t2.wait_for_line(kind_is("sync"), 5s, "the sync line");
+  write(c0, {"SET", "second", "1"});
+  t2.wait_for_line(command_on("second"), 5s, "second");
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
+  const std::string log2 = m.log_tail(200000);
+  std::size_t forks2 = 0;
+  for (std::size_t at = log2.find("Starting BGSAVE"); at != std::string::npos;
+       at = log2.find("Starting BGSAVE", at + 1))
+    ++forks2;
+  CHECK_MESSAGE(forks2 == forks, log2);
+}
+
+TEST_CASE("tail: by default no WAIT or FAILOVER is satisfied by it; --ack-written counts") {
+  RedisServer m(ServerOptions{.extra_args = master_args({"--repl-timeout", "2"})});
+  RespClient c = m.client();
+  {
+    BackgroundProcess t(tail_args(m.port()));
+    t.wait_for_line(kind_is("sync"), 10s, "the sync line");
+    write(c, {"SET", "w", "1"});
+    t.wait_for_line(command_on("w"), 5s, "w");
+    std::this_thread::sleep_for(1200ms);  // an ACK went out since
+    CHECK(must(c, {"WAIT", "1", "100"}).integer == 0);
+    // A FAILOVER finds no replica at the master's offset: it gives up, the master stays one.
+    must(c, {"FAILOVER", "TIMEOUT", "1000"});
+    REQUIRE(wait_until(
+        [&] { return info_field(c, "replication", "master_failover_state") == "no-failover"; },
+        5s));
+    CHECK(info_field(c, "replication", "role") == "master");
+    CHECK_MESSAGE(m.log_tail().find("aborted") != std::string::npos, m.log_tail());
+    // Idle for longer than repl-timeout: still attached.
+    std::this_thread::sleep_for(3s);
+    CHECK(info_field(c, "replication", "connected_slaves") == "1");
+    CHECK_FALSE(t.exit_code().has_value());
+    t.signal(SIGTERM);
+    CHECK(t.wait(10s) == 143);
+  }
+  REQUIRE(wait_until([&] { return info_field(c, "replication", "connected_slaves") == "0"; }, 5s));
+  BackgroundProcess t(tail_args(m.port(), {"--ack-written"}));
+  t.wait_for_line(kind_is("sync"), 10s, "the sync line");
+  write(c, {"SET", "w", "2"});
+  CHECK(must(c, {"WAIT", "1", "2000"}).integer == 1);
+  std::this_thread::sleep_for(3s);
+  CHECK(info_field(c, "replication", "connected_slaves") == "1");
+  CHECK_FALSE(t.exit_code().has_value());
+}
+
+TEST_CASE("tail | head -1 on an idle master ends at once and leaves no replica behind") {
+  RedisServer m(ServerOptions{.extra_args = master_args()});
+  RespClient c = m.client();
+  BackgroundProcess p({"/bin/bash", "-c", "\"$1\" tail -p \"$2\" | head -1; exit ${PIPESTATUS[0]}",
+                       "bash", binary, std::to_string(m.port())});
+  CHECK_MESSAGE(p.wait(3s) == 0, p.describe());
+  CHECK(parse_json_lines(p.out()).size() == 1);
+  CHECK(wait_until([&] { return info_field(c, "replication", "connected_slaves") == "0"; }, 2s));
 }

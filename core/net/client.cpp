@@ -40,6 +40,11 @@ std::string Client::connect(const Endpoint& endpoint, Deadline deadline) {
 
 std::string Client::command(std::initializer_list<std::string_view> args, Reply& reply,
                             Deadline deadline) {
+  if (std::string err = send(args, deadline); !err.empty()) return err;
+  return read_reply(reply, deadline);
+}
+
+std::string Client::send(std::initializer_list<std::string_view> args, Deadline deadline) {
   out_ = "*" + std::to_string(args.size()) + "\r\n";
   for (std::string_view a : args) {
     out_ += "$" + std::to_string(a.size()) + "\r\n";
@@ -53,7 +58,11 @@ std::string Client::command(std::initializer_list<std::string_view> args, Reply&
     ec = e;
   });
   if (!run_until(io_, deadline, [&] { return written; })) return "timed out sending";
-  if (ec) return ec.message();
+  return ec ? ec.message() : std::string();
+}
+
+std::string Client::read_reply(Reply& reply, Deadline deadline) {
+  asio::error_code ec;
   bool have = false;
   error_.clear();
   auto try_parse = [&] {

@@ -33,6 +33,9 @@ class Client {
   // Sends a command and reads one reply. Empty on success (the reply may still be an error).
   std::string command(std::initializer_list<std::string_view> args, Reply& reply,
                       Deadline deadline);
+  // The two halves of command(): a command sent without waiting, and the next reply.
+  std::string send(std::initializer_list<std::string_view> args, Deadline deadline);
+  std::string read_reply(Reply& reply, Deadline deadline);
   // From now on every reply (pub/sub messages) goes to on_reply with its arrival time.
   void listen(std::function<void(const Reply&, Clock::time_point)> on_reply);
   void close();

@@ -67,6 +67,10 @@ class Session {
         // End of stream or a reset: either way the replica decides what it means.
         replica_.peer_closed();
       } else {
+        // One clock read per socket read: every event these bytes complete carries it.
+        replica_.set_wall_time(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
         replica_.receive(std::string_view(buf_.data(), n));
       }
       pump();
