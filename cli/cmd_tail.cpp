@@ -101,12 +101,13 @@ ResumePoint read_state(const std::string& path) {
 
 // By the rules of every file written (cli/output_file.hpp): a temporary file beside it, renamed
 // into place: never a half-written state.
-void write_state(const std::string& path, const ResumePoint& p) {
+void write_state(const std::string& path, const ResumePoint& p, bool sync = true) {
   if (path.empty() || !p.valid()) return;
   write_whole_file(path, "state file",
                    "{\"replid\":\"" + p.replid + "\",\"offset\":" + std::to_string(p.offset) +
                        ",\"db\":" + (p.db == core::unknown_db ? "null" : std::to_string(p.db)) +
-                       "}\n");
+                       "}\n",
+                   sync);
 }
 
 // A restarted Redis replica resumes from the repl-* aux fields of its RDB; so can we.
@@ -212,8 +213,12 @@ class TailHandler final : public core::net::SessionHandler {
     // Everything handed out is written: the replica's boundary is safe to resume from.
     if (!o_.state_file.empty() && replica_->boundary() >= 0 &&
         (replica_->boundary() != saved_offset_ || replica_->replid() != saved_replid_)) {
+      // Renamed into place every time; made durable (fsync) at most once a second.
+      const bool sync = Clock::now() - last_sync_ >= std::chrono::seconds(1);
       write_state(o_.state_file,
-                  ResumePoint{replica_->replid(), replica_->boundary(), replica_->boundary_db()});
+                  ResumePoint{replica_->replid(), replica_->boundary(), replica_->boundary_db()},
+                  sync);
+      if (sync) last_sync_ = Clock::now();
       saved_offset_ = replica_->boundary();
       saved_replid_ = replica_->replid();
     }
@@ -290,6 +295,7 @@ class TailHandler final : public core::net::SessionHandler {
   std::uint64_t printed_ = 0;
   std::optional<core::Event> failure_;
   std::int64_t saved_offset_ = -1;
+  Clock::time_point last_sync_{};
   std::string saved_replid_;
   Clock::time_point session_start_{};
   bool synced_ = false;

@@ -119,7 +119,7 @@ std::string OutputFile::error() const {
   return "write to " + where + ": " + std::strerror(errno_);
 }
 
-void OutputFile::commit() {
+void OutputFile::commit(bool sync) {
   if (failed()) throw Fatal(ExitCode::io, error());
   if (kind_ == OutputKind::standard_output) return;
   if (kind_ == OutputKind::stream) {
@@ -132,7 +132,7 @@ void OutputFile::commit() {
   }
   if (tmp_.empty()) return;  // committed already
   owned_ = false;
-  const int synced = ::fsync(fd_) == 0 ? 0 : errno;
+  const int synced = !sync || ::fsync(fd_) == 0 ? 0 : errno;
   const int closed = ::close(fd_) == 0 ? 0 : errno;
   if (synced != 0 || closed != 0) {
     errno_ = synced != 0 ? synced : closed;
@@ -144,10 +144,11 @@ void OutputFile::commit() {
   tmp_.clear();
 }
 
-void write_whole_file(const std::string& path, std::string_view what, std::string_view bytes) {
+void write_whole_file(const std::string& path, std::string_view what, std::string_view bytes,
+                      bool sync) {
   OutputFile f(path, std::string(what), false);
   f.write(bytes);
-  f.commit();
+  f.commit(sync);
 }
 
 }  // namespace redis_repl::cli

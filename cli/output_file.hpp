@@ -53,7 +53,8 @@ class OutputFile {
   // The failure, as a message naming the file.
   std::string error() const;
   // Complete: fsync and rename a temporary file into place, close a device. Throws Fatal(io).
-  void commit();
+  // Without sync, no fsync: the rename is still atomic, only not yet durable.
+  void commit(bool sync = true);
 
  private:
   std::string path_;
@@ -67,6 +68,7 @@ class OutputFile {
 };
 
 // The whole of bytes into path, by the same rules (a state file): write and commit.
-void write_whole_file(const std::string& path, std::string_view what, std::string_view bytes);
+void write_whole_file(const std::string& path, std::string_view what, std::string_view bytes,
+                      bool sync = true);
 
 }  // namespace redis_repl::cli
