@@ -1,8 +1,10 @@
 // `redis-repl lag-check`: how far behind are the replicas, in bytes and in seconds, with the exit
 // codes of the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -27,13 +29,14 @@ struct LagCheckOptions {
   std::vector<std::string> replicas;
   std::optional<std::int64_t> warn_bytes, crit_bytes;
   std::optional<double> warn_seconds, crit_seconds;
-  std::int64_t min_replicas = 0;
+  std::int64_t min_replicas = 1;
   int probes = 5;
   double probe_timeout_s = 5;
   std::string format = "human";
   double watch_s = 0;
   std::uint64_t count = 0;
   bool self = false;
+  std::string output;
 };
 
 constexpr int unknown = 3;
@@ -59,13 +62,18 @@ formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeCon
   const std::int64_t started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::system_clock::now().time_since_epoch())
                                       .count();
+  const auto started = std::chrono::steady_clock::now();
   const core::net::LagReport report = core::net::measure_lag(config);
   formats::LagResult r;
   r.master = report.master;
   r.error = report.error;
   r.master_offset = report.master_offset;
   r.replicas = report.replicas;
+  r.inspectors = report.inspectors;
+  r.min_replicas = o.min_replicas;
   r.unix_ms = started_ms;  // when the sample began
+  r.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  for (const std::string& note : report.notes) print_info(note);
   if (!r.error.empty()) {
     r.status = core::Status::unknown;
     return r;
@@ -74,14 +82,41 @@ formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeCon
     r.verdicts.push_back(core::judge(x, t));
     r.status = core::worst(r.status, r.verdicts.back().status);
   }
-  std::int64_t servers = 0;  // replication clients (port 0) are not replicas to count
-  for (const core::ReplicaLag& x : r.replicas) servers += x.client_only ? 0 : 1;
-  if (servers < o.min_replicas) {
-    r.status = core::Status::unknown;
-    r.status_reason = std::to_string(servers) + (servers == 1 ? " replica" : " replicas") +
-                      ", --min-replicas asks for " + std::to_string(o.min_replicas);
+  // Our own --self link is no replica of the master's; inspectors were never in the list.
+  for (const core::ReplicaLag& x : r.replicas) r.replicas_found += x.self_link ? 0 : 1;
+  const core::Verdict count = core::judge_replica_count(r.replicas_found, o.min_replicas);
+  if (count.status != core::Status::ok) {
+    r.status = core::worst(r.status, count.status);
+    r.status_reason = count.reasons.front();
   }
   return r;
+}
+
+// --output FILE: each sample replaces the file whole (a temporary file beside it, written,
+// fsync'ed and renamed), so a reader such as the textfile collector never sees a partial one.
+void replace_file(const std::string& path, const std::string& text) {
+  std::string dir = ".";
+  if (const std::size_t slash = path.rfind('/'); slash != std::string::npos)
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+  std::string tmp = dir + "/.redis-repl-lag.XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) throw Fatal(ExitCode::io, "cannot create a temporary file in " + dir);
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  bool ok = ::fchmod(fd, 0666 & ~mask) == 0;
+  std::size_t done = 0;
+  while (ok && done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    throw Fatal(ExitCode::io, "cannot write " + path);
+  }
 }
 
 int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
@@ -103,6 +138,8 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
          {std::pair{"--warn-bytes", o.warn_bytes}, std::pair{"--crit-bytes", o.crit_bytes}})
       if (v && *v < 0) throw Fatal(ExitCode::usage, std::string(name) + " cannot be negative");
     if (o.min_replicas < 0) throw Fatal(ExitCode::usage, "--min-replicas cannot be negative");
+    if (cmd.count("--output") && o.output.empty())
+      throw Fatal(ExitCode::usage, "--output wants a file name");
     core::Thresholds t{o.warn_bytes, o.crit_bytes, o.warn_seconds, o.crit_seconds};
     if (t.warn_bytes && t.crit_bytes && *t.warn_bytes > *t.crit_bytes)
       throw Fatal(ExitCode::usage, "--warn-bytes is above --crit-bytes");
@@ -110,7 +147,13 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
       throw Fatal(ExitCode::usage, "--warn-seconds is above --crit-seconds");
     core::net::LagProbeConfig config;
     config.master = core::net::Endpoint{o.conn.host, o.conn.port};
-    for (const std::string& s : o.replicas) config.replicas.push_back(parse_endpoint(s));
+    for (const std::string& s : o.replicas) {
+      const core::net::Endpoint e = parse_endpoint(s);
+      bool seen = false;  // the same replica twice would be the same series twice
+      for (const core::net::Endpoint& x : config.replicas)
+        seen = seen || (x.host == e.host && x.port == e.port);
+      if (!seen) config.replicas.push_back(e);
+    }
     config.user = o.conn.user;
     config.password = o.conn.password;
     config.probes = o.probes;
@@ -119,16 +162,27 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     double wait = o.probe_timeout_s;
     if (o.crit_seconds) wait = std::max(wait, *o.crit_seconds + 0.5);
     config.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(wait * 1000));
+    // Each connection and query: --timeout when given, else the probe timeout.
+    const double query = cmd.count("--timeout") ? std::min(o.conn.timeout_s, 86400.0) : wait;
+    config.query_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(query * 1000));
 
     formats::OutBuffer out(STDOUT_FILENO);
     int status = unknown;
     for (std::uint64_t n = 0;; ++n) {
       const auto started = std::chrono::steady_clock::now();
       const formats::LagResult r = sample(o, config, t);
-      formats::write_lag(out.buffer(), r, format, t, o.watch_s > 0);
-      out.flush();
-      status = static_cast<int>(r.status);
-      if (!out.ok()) return out.closed() ? status : unknown;
+      // Prometheus: the status is in the metrics; exiting 0 once they are written keeps a
+      // `> x.tmp && mv x.tmp x.prom` job from losing the file exactly when there is a problem.
+      status = format == formats::LagFormat::prometheus ? 0 : static_cast<int>(r.status);
+      if (!o.output.empty()) {
+        std::string text;
+        formats::write_lag(text, r, format, t, o.watch_s > 0);
+        replace_file(o.output, text);
+      } else {
+        formats::write_lag(out.buffer(), r, format, t, o.watch_s > 0);
+        out.flush();
+        if (!out.ok()) return out.closed() ? static_cast<int>(r.status) : unknown;
+      }
       if (o.watch_s <= 0 || (o.count && n + 1 >= o.count)) break;
       const auto next = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                       std::chrono::duration<double>(o.watch_s));
@@ -153,6 +207,10 @@ void register_lag_check(CLI::App& app, Runner& runner) {
       "lag-check", "Measure how far replicas are behind, with monitoring-plugin exit codes");
   cmd->set_help_flag("--help", "Print this help and exit");
   add_connection_options(*cmd, o->conn);
+  cmd->get_option("--timeout")
+      ->description(
+          "Seconds to wait to connect to and query each server, and to join with --self "
+          "(default: the probe timeout)");
   cmd->add_option("--replica", o->replicas,
                   "Check this replica (HOST:PORT, repeatable) instead of those the master lists")
       ->option_text("HOST:PORT")
@@ -169,7 +227,8 @@ void register_lag_check(CLI::App& app, Runner& runner) {
   cmd->add_option("--crit-seconds", o->crit_seconds, "CRITICAL when a probe takes this long")
       ->option_text("SECONDS")
       ->check(number_in(0, 86400, "seconds"));
-  cmd->add_option("--min-replicas", o->min_replicas, "UNKNOWN when fewer replicas are found")
+  cmd->add_option("--min-replicas", o->min_replicas,
+                  "CRITICAL when fewer replicas are found (default 1; 0 accepts none)")
       ->option_text("N")
       ->check(integer_in(0, 1000000, "a count"));
   cmd->add_option("--probes", o->probes, "Probes per sample (default 5)")
@@ -188,6 +247,9 @@ void register_lag_check(CLI::App& app, Runner& runner) {
   cmd->add_option("--count", o->count, "With --watch: stop after N samples")
       ->option_text("N")
       ->check(integer_in(1, std::int64_t{1} << 62, "a count"));
+  cmd->add_option("--output", o->output,
+                  "Write each sample to FILE, replacing it whole (atomically), not to stdout")
+      ->option_text("FILE");
   cmd->add_flag("--self", o->self,
                 "Also join as a replica (empty snapshot) and time the probes in our own feed");
   cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_lag_check(*o, *cmd); }; });

@@ -111,10 +111,14 @@ _redis_repl() {
                     --min-replicas | --probes | --probe-timeout | --watch | --count)
                     return 0 # an address or a number: nothing to offer
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
             esac
             COMPREPLY=($(compgen -W "$connection --replica --warn-bytes --crit-bytes
                 --warn-seconds --crit-seconds --min-replicas --probes --probe-timeout --format
-                --watch --count --self --help" -- "$cur"))
+                --watch --count --output --self --help" -- "$cur"))
             ;;
     esac
     return 0

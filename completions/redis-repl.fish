@@ -82,7 +82,8 @@ complete -c redis-repl -n $lag_check -l crit-bytes -x -d 'CRITICAL at this many 
 complete -c redis-repl -n $lag_check -l warn-seconds -x -d 'WARNING when a probe takes this long'
 complete -c redis-repl -n $lag_check -l crit-seconds -x \
     -d 'CRITICAL when a probe takes this long'
-complete -c redis-repl -n $lag_check -l min-replicas -x -d 'UNKNOWN when fewer replicas are found'
+complete -c redis-repl -n $lag_check -l min-replicas -x \
+    -d 'CRITICAL when fewer replicas are found (default 1)'
 complete -c redis-repl -n $lag_check -l probes -x -d 'Probes per sample (default 5)'
 complete -c redis-repl -n $lag_check -l probe-timeout -x \
     -d 'Seconds to wait for probes to arrive (default 5)'
@@ -90,5 +91,7 @@ complete -c redis-repl -n $lag_check -l format -x -a 'human json nagios promethe
     -d 'Output format'
 complete -c redis-repl -n $lag_check -l watch -x -d 'Measure again every INTERVAL seconds'
 complete -c redis-repl -n $lag_check -l count -x -d 'With --watch: stop after N samples'
+complete -c redis-repl -n $lag_check -l output -r -F \
+    -d 'Write each sample to FILE, replaced whole'
 complete -c redis-repl -n $lag_check -l self \
     -d 'Also join as a replica and time the probes in our own feed'

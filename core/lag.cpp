@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 namespace redis_repl::core {
 namespace {
@@ -10,12 +11,6 @@ template <class T>
 bool parse_number(std::string_view s, T& out) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   return !s.empty() && r.ec == std::errc{} && r.ptr == s.data() + s.size();
-}
-
-std::string seconds_text(double s) {
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, s, std::chars_format::fixed, 3);
-  return std::string(buf, r.ptr);
 }
 
 }  // namespace
@@ -65,6 +60,32 @@ std::vector<ListedReplica> listed_replicas(
     out.push_back(std::move(r));
   }
   return out;
+}
+
+std::string format_seconds(double s) {
+  int decimals = 3;
+  if (s > 0 && s < 0.001) decimals = 2 - static_cast<int>(std::floor(std::log10(s)));
+  char buf[64];
+  const auto r =
+      std::to_chars(buf, buf + sizeof buf, s, std::chars_format::fixed, std::min(decimals, 12));
+  return std::string(buf, r.ptr);
+}
+
+std::string format_decimal(double v) {
+  char buf[400];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  if (r.ec != std::errc{}) return "0";
+  return std::string(buf, r.ptr);
+}
+
+Verdict judge_replica_count(std::int64_t found, std::int64_t min_replicas) {
+  Verdict v;
+  if (found < min_replicas) {
+    v.status = Status::critical;
+    v.reasons.push_back(std::to_string(found) + (found == 1 ? " replica" : " replicas") +
+                        ", --min-replicas asks for " + std::to_string(min_replicas));
+  }
+  return v;
 }
 
 std::string_view status_name(Status s) noexcept {
@@ -119,10 +140,6 @@ Verdict judge(const ReplicaLag& r, const Thresholds& t) {
     v.status = worst(v.status, s);
     v.reasons.push_back(std::move(why));
   };
-  if (r.client_only) {
-    v.reasons.push_back("not measured: a replication client announcing no port");
-    return v;
-  }
   // A replica we cannot ask is not measured: UNKNOWN, with the ACK the master holds still judged.
   if (!r.reachable) raise(Status::unknown, "unreachable: " + r.error);
   if (r.reachable && !r.role.empty() && r.role != "slave")
@@ -143,12 +160,12 @@ Verdict judge(const ReplicaLag& r, const Thresholds& t) {
   if (r.probe_waited_s) {
     const double w = *r.probe_waited_s;
     raise(t.crit_seconds && w >= *t.crit_seconds ? Status::critical : Status::warning,
-          "probe not delivered after " + seconds_text(w) + " s");
+          "probe not delivered after " + format_seconds(w) + " s");
   } else if (const auto st = probe_stats(r.probe_seconds)) {
     if (t.crit_seconds && st->max >= *t.crit_seconds) {
-      raise(Status::critical, seconds_text(st->max) + " s behind");
+      raise(Status::critical, format_seconds(st->max) + " s behind");
     } else if (t.warn_seconds && st->max >= *t.warn_seconds) {
-      raise(Status::warning, seconds_text(st->max) + " s behind");
+      raise(Status::warning, format_seconds(st->max) + " s behind");
     }
   }
   return v;

@@ -30,6 +30,12 @@ struct ListedReplica {
 std::vector<ListedReplica> listed_replicas(
     const std::map<std::string, std::string, std::less<>>& info);
 
+// A replication client that announces no port (listed with port 0: `redis-repl tail`,
+// `redis-cli --replica`) is an inspector, not a server: INFO gives only its ip, port and offset, so
+// two of them cannot be told apart. Inspectors are counted, never measured, judged or counted as
+// replicas.
+inline bool is_inspector(const ListedReplica& r) noexcept { return r.port == 0; }
+
 enum class Status : std::uint8_t { ok = 0, warning = 1, critical = 2, unknown = 3 };
 std::string_view status_name(Status s) noexcept;  // "OK", "WARNING", "CRITICAL", "UNKNOWN"
 Status worst(Status a, Status b) noexcept;
@@ -44,9 +50,8 @@ struct ReplicaLag {
   std::string name;        // host:port as reported or given
   bool reachable = false;  // we could query the replica itself
   std::string error;       // why not, or why its answer is unusable
-  // Listed with port 0: a replication client (redis-cli --replica, redis-repl tail), not a
-  // server; it cannot be measured and does not count for the verdict.
-  bool client_only = false;
+  // Our own replica link (lag-check --self): measured, but not a replica of the master's to count.
+  bool self_link = false;
   // From the master's INFO.
   std::string state;
   std::optional<std::int64_t> acked_offset;
@@ -78,5 +83,15 @@ struct Verdict {
   std::vector<std::string> reasons;
 };
 Verdict judge(const ReplicaLag& r, const Thresholds& t);
+
+// Fewer replicas than expected is CRITICAL: the master is up and answering, it lacks replicas.
+// `found` counts the replicas measured or listed (not inspectors, not our own link).
+Verdict judge_replica_count(std::int64_t found, std::int64_t min_replicas);
+
+// Seconds for messages: three decimals, or three significant digits below a millisecond, so that
+// a delay that is not zero never reads "0.000".
+std::string format_seconds(double s);
+// A threshold as the user would write it: plain decimal, never an exponent ("0.00001", "2.5").
+std::string format_decimal(double v);
 
 }  // namespace redis_repl::core

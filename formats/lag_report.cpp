@@ -24,19 +24,18 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 // The one-line summary nagios and the human table end with.
 std::string summary(const LagResult& r) {
   if (!r.error.empty()) return r.error;
-  if (!r.status_reason.empty()) return r.status_reason;
   std::vector<std::string> bad;
+  if (!r.status_reason.empty()) bad.push_back(r.status_reason);
   for (std::size_t i = 0; i < r.replicas.size(); ++i)
     if (r.verdicts[i].status != core::Status::ok)
       bad.push_back(r.replicas[i].name + ": " + join(r.verdicts[i].reasons, ", "));
   if (!bad.empty()) return join(bad, "; ");
-  std::size_t clients = 0;
-  for (const core::ReplicaLag& x : r.replicas) clients += x.client_only ? 1 : 0;
-  const std::size_t servers = r.replicas.size() - clients;
-  std::string s = std::to_string(servers) + (servers == 1 ? " replica" : " replicas") + " in step";
-  if (clients)
-    s += " (" + std::to_string(clients) +
-         (clients == 1 ? " replication client" : " replication clients") + " not measured)";
+  const std::size_t n = r.replicas.size();
+  std::string s = std::to_string(n) + (n == 1 ? " replica" : " replicas") + " in step";
+  if (r.inspectors)
+    s += " (" + std::to_string(r.inspectors) +
+         (r.inspectors == 1 ? " replication client" : " replication clients") +
+         " without a port, not measured)";
   return s;
 }
 
@@ -85,9 +84,9 @@ void write_human_line(std::string& out, const LagResult& r) {
     out += (i ? ", " : " ") + terminal_safe(x.name) + " ";
     out += x.lag_bytes ? std::to_string(*x.lag_bytes) + " B " : std::string("- B ");
     if (x.probe_waited_s) {
-      out += "undelivered " + fixed3(*x.probe_waited_s) + " s";
+      out += "undelivered " + core::format_seconds(*x.probe_waited_s) + " s";
     } else if (const auto st = core::probe_stats(x.probe_seconds)) {
-      out += fixed3(st->max) + " s";
+      out += core::format_seconds(st->max) + " s";
     } else {
       out += "- s";
     }
@@ -104,6 +103,8 @@ void write_json(std::string& out, const LagResult& r) {
   w.ascii(core::status_name(r.status));
   w.key("time_ms");
   w.number(r.unix_ms);
+  w.key("duration_seconds");
+  w.real(r.duration_s);
   w.key("summary");
   w.bytes(summary(r));
   w.key("master");
@@ -123,6 +124,10 @@ void write_json(std::string& out, const LagResult& r) {
     w.bytes(r.error);
   }
   w.end();
+  w.key("min_replicas");
+  w.number(r.min_replicas);
+  w.key("inspectors");
+  w.unsigned_number(r.inspectors);
   w.key("replicas");
   w.begin_array();
   for (std::size_t i = 0; i < r.replicas.size(); ++i) {
@@ -203,20 +208,21 @@ void write_json(std::string& out, const LagResult& r) {
   out += "\n";
 }
 
-// Nagios plugin convention: "SERVICE STATUS - text | 'label'=value[UOM];warn;crit;min;max".
+// Nagios plugin convention: "SERVICE STATUS - text | 'label'=value[UOM];warn;crit;min;max", the
+// thresholds as given (plain decimals), units from the plugin guidelines (B, s; none for counts).
 void write_nagios(std::string& out, const LagResult& r, const core::Thresholds& t) {
   out += "REDIS REPLICATION " + std::string(core::status_name(r.status)) + " - " + summary(r);
   std::string perf;
-  auto thr = [](const auto& v) {
-    if (!v) return std::string();
-    std::string s;
-    append_double(s, static_cast<double>(*v));
-    return s;
+  auto bytes_thr = [](const std::optional<std::int64_t>& v) {
+    return v ? std::to_string(*v) : std::string();
+  };
+  auto seconds_thr = [](const std::optional<double>& v) {
+    return v ? core::format_decimal(*v) : std::string();
   };
   for (const core::ReplicaLag& x : r.replicas) {
     if (x.lag_bytes)
-      perf += " '" + x.name + " bytes'=" + std::to_string(*x.lag_bytes) + "B;" + thr(t.warn_bytes) +
-              ";" + thr(t.crit_bytes) + ";0;";
+      perf += " '" + x.name + " bytes'=" + std::to_string(*x.lag_bytes) + "B;" +
+              bytes_thr(t.warn_bytes) + ";" + bytes_thr(t.crit_bytes) + ";0;";
     std::optional<double> s;
     if (x.probe_waited_s) {
       s = *x.probe_waited_s;
@@ -224,8 +230,14 @@ void write_nagios(std::string& out, const LagResult& r, const core::Thresholds& 
       s = st->max;
     }
     if (s)
-      perf += " '" + x.name + " seconds'=" + fixed3(*s) + "s;" + thr(t.warn_seconds) + ";" +
-              thr(t.crit_seconds) + ";0;";
+      perf += " '" + x.name + " seconds'=" + core::format_seconds(*s) + "s;" +
+              seconds_thr(t.warn_seconds) + ";" + seconds_thr(t.crit_seconds) + ";0;";
+  }
+  if (r.error.empty()) {
+    // Fewer replicas than --min-replicas is critical: the range "N:" alerts below N.
+    perf += " 'replicas'=" + std::to_string(r.replicas_found) + ";;" +
+            (r.min_replicas > 0 ? std::to_string(r.min_replicas) + ":" : std::string()) + ";0;";
+    perf += " 'inspectors'=" + std::to_string(r.inspectors) + ";;;0;";
   }
   if (!perf.empty()) out += " |" + perf;
   out += "\n";
@@ -244,14 +256,39 @@ std::string escape_label(std::string_view v) {
   return s;
 }
 
+// The text exposition format, every family with HELP and TYPE, every series once. The names are
+// documented in the man page; the per-replica lags are true lags (bytes behind, seconds a probe
+// took), not redis_exporter's seconds since the last ACK.
 void write_prometheus(std::string& out, const LagResult& r) {
   const std::string m = "master=\"" + escape_label(r.master) + "\"";
   auto metric = [&](const char* name, const char* help) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n";
   };
-  metric("redis_repl_lag_check_status", "Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.");
-  out +=
-      "redis_repl_lag_check_status{" + m + "} " + std::to_string(static_cast<int>(r.status)) + "\n";
+  auto one = [&](const char* name, const char* help, double v) {
+    metric(name, help);
+    out += std::string(name) + "{" + m + "} ";
+    append_double(out, v);
+    out += "\n";
+  };
+  one("redis_repl_up", "1 when the master answered and was measured, 0 when not.",
+      r.error.empty() ? 1 : 0);
+  one("redis_repl_lag_check_status", "Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+      static_cast<double>(r.status));
+  one("redis_repl_last_sample_timestamp_seconds",
+      "When the sample began, in seconds since the Unix epoch.",
+      static_cast<double>(r.unix_ms) / 1000.0);
+  one("redis_repl_check_duration_seconds", "How long the sample took.", r.duration_s);
+  if (!r.error.empty()) return;
+  one("redis_repl_master_repl_offset_bytes", "The master's replication offset.",
+      static_cast<double>(r.master_offset));
+  one("redis_repl_connected_replicas",
+      "Replicas found: listed by the master with a port, or given with --replica.",
+      static_cast<double>(r.replicas_found));
+  one("redis_repl_min_replicas", "Fewer replicas than this is CRITICAL (--min-replicas).",
+      static_cast<double>(r.min_replicas));
+  one("redis_repl_connected_inspectors",
+      "Replication clients listed without a port (redis-cli --replica, tail): not measured.",
+      static_cast<double>(r.inspectors));
   if (r.replicas.empty()) return;
   auto each = [&](const char* name, const char* help, auto value) {
     bool header = false;

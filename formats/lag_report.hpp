@@ -20,8 +20,12 @@ struct LagResult {
   std::vector<core::ReplicaLag> replicas;
   std::vector<core::Verdict> verdicts;  // one per replica
   core::Status status = core::Status::ok;
-  std::string status_reason;  // when the status is not a replica's: no master, too few replicas
-  std::int64_t unix_ms = 0;   // when the sample was taken
+  std::string status_reason;        // when the status is not a replica's: too few replicas
+  std::int64_t unix_ms = 0;         // when the sample was taken
+  double duration_s = 0;            // how long the sample took
+  std::size_t inspectors = 0;       // port-less replication clients: counted, never measured
+  std::int64_t replicas_found = 0;  // replicas of the master's (not our own --self link)
+  std::int64_t min_replicas = 0;
 };
 
 // Appends the result. watch: one line per sample for people (--watch) instead of the table; the

@@ -7,8 +7,8 @@
 //    probe not delivered (waited_seconds set), WARNING or CRITICAL by the thresholds given (exit 1
 //    and exit 2), and OK again after SIGCONT;
 // 3. a replica whose link is down (REPLICAOF a closed port), named with --replica: CRITICAL;
-// 4. UNKNOWN (exit 3): master unreachable, a replica given as the master, bad arguments, fewer
-//    replicas than --min-replicas;
+// 4. UNKNOWN (exit 3): master unreachable, a replica given as the master, bad arguments; fewer
+//    replicas than --min-replicas is CRITICAL (exit 2);
 // 5. golden nagios, json and prometheus output, the run-dependent values (ports, times, offsets)
 //    normalised here, never hard-coded;
 // 6. no key written or touched, no keyspace notification, no subscription left behind; --watch
@@ -176,7 +176,7 @@ std::string name_ports(const std::string& s, const std::map<int, std::string>& n
 
 // Names, then "0.401 s" -> "<s> s" and "2041 bytes behind" -> "<n> bytes behind".
 std::string normal_text(const std::string& s, const std::map<int, std::string>& names) {
-  static const std::regex secs(R"(\b[0-9]+\.[0-9]{3} s\b)");
+  static const std::regex secs(R"(\b[0-9]+\.[0-9]{3,} s\b)");
   static const std::regex bytes(R"(\b[0-9]+ bytes behind)");
   std::string t = name_ports(s, names);
   t = std::regex_replace(t, secs, "<s> s");
@@ -203,6 +203,7 @@ json normal_json(json doc, const std::map<int, std::string>& names) {
     CHECK(std::llabs(now_ms - t) < 600000);
     doc["time_ms"] = "<unix ms>";
   }
+  if (doc.contains("duration_seconds")) tag_number(doc["duration_seconds"], "<seconds>", false);
   if (doc.contains("summary") && doc["summary"].is_string())
     doc["summary"] = normal_text(doc["summary"].get<std::string>(), names);
   if (doc.contains("master") && doc["master"].is_object()) {
@@ -257,7 +258,7 @@ std::string normal_nagios(const std::string& out, const std::map<int, std::strin
   // 'label'=value;warn;crit;min;max
   static const std::regex item_re(R"('([^']*)'=([^;' ]*);([^;' ]*);)"
                                   R"(([^;' ]*);([^;' ]*);([^;' ]*))");
-  static const std::regex seconds_re(R"([0-9]+\.[0-9]{3}s)");
+  static const std::regex seconds_re(R"([0-9]+\.[0-9]{3,}s)");
   static const std::regex bytes_re(R"([0-9]+B)");
   std::vector<std::pair<std::string, std::string>> items;  // (replica, normalised item)
   std::string rebuilt;
@@ -501,7 +502,8 @@ TEST_CASE("lag_check: a replica stopped with SIGSTOP falls behind, WARNING or CR
       CHECK(normal_nagios(t.out, names) ==
             "REDIS REPLICATION CRITICAL - REPLICA2: probe not delivered after <s> s |"
             " 'REPLICA1 bytes'=0B;;;0; 'REPLICA1 seconds'=<s>s;0.1;0.3;0;"
-            " 'REPLICA2 bytes'=<n>B;;;0; 'REPLICA2 seconds'=<s>s;0.1;0.3;0;\n");
+            " 'REPLICA2 bytes'=<n>B;;;0; 'REPLICA2 seconds'=<s>s;0.1;0.3;0;"
+            " 'inspectors'=0;;;0; 'replicas'=2;;1:;0;\n");
     }
 
     // The WARNING line of the nagios format, thresholds in place.
@@ -514,7 +516,8 @@ TEST_CASE("lag_check: a replica stopped with SIGSTOP falls behind, WARNING or CR
       CHECK(normal_nagios(wn.out, names) ==
             "REDIS REPLICATION WARNING - REPLICA2: <n> bytes behind, probe not delivered after "
             "<s> s | 'REPLICA1 bytes'=0B;1;;0; 'REPLICA1 seconds'=<s>s;0.2;;0;"
-            " 'REPLICA2 bytes'=<n>B;1;;0; 'REPLICA2 seconds'=<s>s;0.2;;0;\n");
+            " 'REPLICA2 bytes'=<n>B;1;;0; 'REPLICA2 seconds'=<s>s;0.2;;0;"
+            " 'inspectors'=0;;;0; 'replicas'=2;;1:;0;\n");
     }
   }  // SIGCONT
 
@@ -588,9 +591,11 @@ TEST_CASE("lag_check: a replica whose link to the master is down is CRITICAL") {
     CHECK(x["lag_bytes"].get<std::int64_t>() > 0);
     // Golden: the whole document.
     const std::string expected =
-        R"({"kind":"lag_check","status":"CRITICAL","time_ms":"<unix ms>","summary":"REPLICA2: link to the master )"
+        R"({"kind":"lag_check","status":"CRITICAL","time_ms":"<unix ms>","duration_seconds":"<seconds>",)"
+        R"("summary":"REPLICA2: link to the master )"
         R"(is down, probe not delivered after <s> s","master":{"address":"MASTER",)"
-        R"("offset":"<offset>","error":null},"replicas":[{"address":"REPLICA2",)"
+        R"("offset":"<offset>","error":null},"min_replicas":1,"inspectors":0,)"
+        R"("replicas":[{"address":"REPLICA2",)"
         R"("status":"CRITICAL","reasons":["link to the master is down","probe not delivered )"
         R"(after <s> s"],"reachable":true,"error":null,"state":null,"link_up":false,)"
         R"("master_last_io_seconds_ago":"<int>","sync_in_progress":false,"lag_bytes":"<bytes>",)"
@@ -605,35 +610,61 @@ TEST_CASE("lag_check: a replica whose link to the master is down is CRITICAL") {
     CHECK(n.code == 2);
     CHECK(normal_nagios(n.out, names) ==
           "REDIS REPLICATION CRITICAL - REPLICA2: link to the master is down, probe not delivered "
-          "after <s> s | 'REPLICA2 bytes'=<n>B;;;0; 'REPLICA2 seconds'=<s>s;;;0;\n");
+          "after <s> s | 'REPLICA2 bytes'=<n>B;;;0; 'REPLICA2 seconds'=<s>s;;;0;"
+          " 'inspectors'=0;;;0; 'replicas'=1;;1:;0;\n");
   }
   const LagRun p = with({"--format", "prometheus"});
   {
     INFO(shown(p));
-    CHECK(p.code == 2);
-    CHECK(normal_prometheus(p.out, names) ==
-          "# HELP redis_repl_lag_check_status Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 "
-          "UNKNOWN.\n"
-          "# TYPE redis_repl_lag_check_status gauge\n"
-          "redis_repl_lag_check_status{master=\"MASTER\"} 2\n"
-          "# HELP redis_repl_replica_status Replica status: 0 OK, 1 WARNING, 2 CRITICAL, 3 "
-          "UNKNOWN.\n"
-          "# TYPE redis_repl_replica_status gauge\n"
-          "redis_repl_replica_status{master=\"MASTER\",replica=\"REPLICA2\"} 2\n"
-          "# HELP redis_repl_replica_lag_bytes Master offset minus the replica's offset.\n"
-          "# TYPE redis_repl_replica_lag_bytes gauge\n"
-          "redis_repl_replica_lag_bytes{master=\"MASTER\",replica=\"REPLICA2\"} <bytes>\n"
-          "# HELP redis_repl_replica_lag_seconds Slowest probe delivery, or the time waited for "
-          "one that never arrived.\n"
-          "# TYPE redis_repl_replica_lag_seconds gauge\n"
-          "redis_repl_replica_lag_seconds{master=\"MASTER\",replica=\"REPLICA2\"} <seconds>\n"
-          "# HELP redis_repl_replica_probes_delivered_ratio Share of the probes that arrived.\n"
-          "# TYPE redis_repl_replica_probes_delivered_ratio gauge\n"
-          "redis_repl_replica_probes_delivered_ratio{master=\"MASTER\",replica=\"REPLICA2\"} 0\n"
-          "# HELP redis_repl_replica_link_up master_link_status as the replica reports it (1 "
-          "up).\n"
-          "# TYPE redis_repl_replica_link_up gauge\n"
-          "redis_repl_replica_link_up{master=\"MASTER\",replica=\"REPLICA2\"} 0\n");
+    CHECK(p.code == 0);  // the status is in the metrics
+    CHECK(
+        normal_prometheus(p.out, names) ==
+        "# HELP redis_repl_up 1 when the master answered and was measured, 0 when not.\n"
+        "# TYPE redis_repl_up gauge\n"
+        "redis_repl_up{master=\"MASTER\"} 1\n"
+        "# HELP redis_repl_lag_check_status Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 "
+        "UNKNOWN.\n"
+        "# TYPE redis_repl_lag_check_status gauge\n"
+        "redis_repl_lag_check_status{master=\"MASTER\"} 2\n"
+        "# HELP redis_repl_last_sample_timestamp_seconds When the sample began, in seconds since "
+        "the Unix epoch.\n"
+        "# TYPE redis_repl_last_sample_timestamp_seconds gauge\n"
+        "redis_repl_last_sample_timestamp_seconds{master=\"MASTER\"} <seconds>\n"
+        "# HELP redis_repl_check_duration_seconds How long the sample took.\n"
+        "# TYPE redis_repl_check_duration_seconds gauge\n"
+        "redis_repl_check_duration_seconds{master=\"MASTER\"} <seconds>\n"
+        "# HELP redis_repl_master_repl_offset_bytes The master's replication offset.\n"
+        "# TYPE redis_repl_master_repl_offset_bytes gauge\n"
+        "redis_repl_master_repl_offset_bytes{master=\"MASTER\"} <bytes>\n"
+        "# HELP redis_repl_connected_replicas Replicas found: listed by the master with a port, or "
+        "given with --replica.\n"
+        "# TYPE redis_repl_connected_replicas gauge\n"
+        "redis_repl_connected_replicas{master=\"MASTER\"} 1\n"
+        "# HELP redis_repl_min_replicas Fewer replicas than this is CRITICAL (--min-replicas).\n"
+        "# TYPE redis_repl_min_replicas gauge\n"
+        "redis_repl_min_replicas{master=\"MASTER\"} 1\n"
+        "# HELP redis_repl_connected_inspectors Replication clients listed without a port "
+        "(redis-cli --replica, tail): not measured.\n"
+        "# TYPE redis_repl_connected_inspectors gauge\n"
+        "redis_repl_connected_inspectors{master=\"MASTER\"} 0\n"
+        "# HELP redis_repl_replica_status Replica status: 0 OK, 1 WARNING, 2 CRITICAL, 3 "
+        "UNKNOWN.\n"
+        "# TYPE redis_repl_replica_status gauge\n"
+        "redis_repl_replica_status{master=\"MASTER\",replica=\"REPLICA2\"} 2\n"
+        "# HELP redis_repl_replica_lag_bytes Master offset minus the replica's offset.\n"
+        "# TYPE redis_repl_replica_lag_bytes gauge\n"
+        "redis_repl_replica_lag_bytes{master=\"MASTER\",replica=\"REPLICA2\"} <bytes>\n"
+        "# HELP redis_repl_replica_lag_seconds Slowest probe delivery, or the time waited for "
+        "one that never arrived.\n"
+        "# TYPE redis_repl_replica_lag_seconds gauge\n"
+        "redis_repl_replica_lag_seconds{master=\"MASTER\",replica=\"REPLICA2\"} <seconds>\n"
+        "# HELP redis_repl_replica_probes_delivered_ratio Share of the probes that arrived.\n"
+        "# TYPE redis_repl_replica_probes_delivered_ratio gauge\n"
+        "redis_repl_replica_probes_delivered_ratio{master=\"MASTER\",replica=\"REPLICA2\"} 0\n"
+        "# HELP redis_repl_replica_link_up master_link_status as the replica reports it (1 "
+        "up).\n"
+        "# TYPE redis_repl_replica_link_up gauge\n"
+        "redis_repl_replica_link_up{master=\"MASTER\",replica=\"REPLICA2\"} 0\n");
   }
   const LagRun h = with({});
   {
@@ -644,7 +675,7 @@ TEST_CASE("lag_check: a replica whose link to the master is down is CRITICAL") {
                                              ": link to the master is down"));
   }
   // Left to the master's own list, the detached replica is not there: one replica, OK; and
-  // --min-replicas 2 notices that one is missing.
+  // --min-replicas 2 notices that one is missing: CRITICAL, the master lacks a replica.
   const LagRun listed = lag_check(set.master().port(),
                                   {"--format", "json", "--probes", "2", "--probe-timeout", "0.3"});
   {
@@ -656,8 +687,8 @@ TEST_CASE("lag_check: a replica whose link to the master is down is CRITICAL") {
       set.master().port(),
       {"--format", "nagios", "--probes", "2", "--probe-timeout", "0.3", "--min-replicas", "2"});
   INFO(shown(too_few));
-  CHECK(too_few.code == 3);
-  CHECK(too_few.out.starts_with("REDIS REPLICATION UNKNOWN - "));
+  CHECK(too_few.code == 2);
+  CHECK(too_few.out.starts_with("REDIS REPLICATION CRITICAL - "));
   CHECK(too_few.out.find("--min-replicas asks for 2") != std::string::npos);
 }
 
@@ -679,9 +710,10 @@ TEST_CASE("lag_check: an unreachable master is UNKNOWN (exit 3) in every format"
     CHECK(doc["master"]["offset"].is_null());
     CHECK(doc["replicas"].empty());
     const std::string expected =
-        R"({"kind":"lag_check","status":"UNKNOWN","time_ms":"<unix ms>","summary":"NOWHERE: Connection refused",)"
+        R"({"kind":"lag_check","status":"UNKNOWN","time_ms":"<unix ms>","duration_seconds":"<seconds>",)"
+        R"("summary":"NOWHERE: Connection refused",)"
         R"("master":{"address":"NOWHERE","offset":null,"error":"NOWHERE: Connection refused"},)"
-        R"("replicas":[]})";
+        R"("min_replicas":1,"inspectors":0,"replicas":[]})";
     CHECK(normal_json(doc, names).dump(1) == json::parse(expected).dump(1));
   }
   const LagRun n = lag_check(nowhere, {"--format", "nagios", "--probe-timeout", "0.5"});
@@ -694,12 +726,22 @@ TEST_CASE("lag_check: an unreachable master is UNKNOWN (exit 3) in every format"
   const LagRun p = lag_check(nowhere, {"--format", "prometheus", "--probe-timeout", "0.5"});
   {
     INFO(shown(p));
-    CHECK(p.code == 3);
+    CHECK(p.code == 0);  // the status is in the metrics
     CHECK(normal_prometheus(p.out, names) ==
+          "# HELP redis_repl_up 1 when the master answered and was measured, 0 when not.\n"
+          "# TYPE redis_repl_up gauge\n"
+          "redis_repl_up{master=\"NOWHERE\"} 0\n"
           "# HELP redis_repl_lag_check_status Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 "
           "UNKNOWN.\n"
           "# TYPE redis_repl_lag_check_status gauge\n"
-          "redis_repl_lag_check_status{master=\"NOWHERE\"} 3\n");
+          "redis_repl_lag_check_status{master=\"NOWHERE\"} 3\n"
+          "# HELP redis_repl_last_sample_timestamp_seconds When the sample began, in seconds since "
+          "the Unix epoch.\n"
+          "# TYPE redis_repl_last_sample_timestamp_seconds gauge\n"
+          "redis_repl_last_sample_timestamp_seconds{master=\"NOWHERE\"} <seconds>\n"
+          "# HELP redis_repl_check_duration_seconds How long the sample took.\n"
+          "# TYPE redis_repl_check_duration_seconds gauge\n"
+          "redis_repl_check_duration_seconds{master=\"NOWHERE\"} <seconds>\n");
   }
   const LagRun h = lag_check(nowhere, {"--probe-timeout", "0.5"});
   INFO(shown(h));
@@ -708,7 +750,7 @@ TEST_CASE("lag_check: an unreachable master is UNKNOWN (exit 3) in every format"
   CHECK(lines_of(h.out).back().starts_with("UNKNOWN: " + addr(nowhere) + ": "));
 }
 
-TEST_CASE("lag_check: a replica given as the master, bad arguments, too few replicas: exit 3") {
+TEST_CASE("lag_check: a replica given as the master, bad arguments: exit 3; too few replicas: 2") {
   ReplicaSet set;
   const int master = set.master().port();
 
@@ -759,9 +801,9 @@ TEST_CASE("lag_check: a replica given as the master, bad arguments, too few repl
                                             "0.5", "--min-replicas", "3"});
     {
       INFO(shown(three));
-      CHECK(three.code == 3);
+      CHECK(three.code == 2);
       const json doc = parse_doc(three);
-      CHECK(doc["status"] == "UNKNOWN");
+      CHECK(doc["status"] == "CRITICAL");
       CHECK(doc["summary"] == "2 replicas, --min-replicas asks for 3");
       CHECK(doc["replicas"].size() == 2);
     }
@@ -823,7 +865,8 @@ TEST_CASE("lag_check: golden nagios, json and prometheus output of a healthy set
     CHECK(normal_nagios(r.out, names) ==
           "REDIS REPLICATION OK - 2 replicas in step |"
           " 'REPLICA1 bytes'=0B;100;1000;0; 'REPLICA1 seconds'=<s>s;0.5;1;0;"
-          " 'REPLICA2 bytes'=0B;100;1000;0; 'REPLICA2 seconds'=<s>s;0.5;1;0;\n");
+          " 'REPLICA2 bytes'=0B;100;1000;0; 'REPLICA2 seconds'=<s>s;0.5;1;0;"
+          " 'inspectors'=0;;;0; 'replicas'=2;;1:;0;\n");
   }
 
   SUBCASE("json") {
@@ -831,8 +874,10 @@ TEST_CASE("lag_check: golden nagios, json and prometheus output of a healthy set
     INFO(shown(r));
     CHECK(r.code == 0);
     const std::string expected =
-        R"({"kind":"lag_check","status":"OK","time_ms":"<unix ms>","summary":"2 replicas in step",)"
-        R"("master":{"address":"MASTER","offset":"<offset>","error":null},"replicas":[)" +
+        R"({"kind":"lag_check","status":"OK","time_ms":"<unix ms>","duration_seconds":"<seconds>",)"
+        R"("summary":"2 replicas in step",)"
+        R"("master":{"address":"MASTER","offset":"<offset>","error":null},"min_replicas":1,)"
+        R"("inspectors":0,"replicas":[)" +
         healthy_replica_json("REPLICA1", 2) + "," + healthy_replica_json("REPLICA2", 2) + "]}";
     CHECK(normal_json(parse_doc(r), names).dump(1) == json::parse(expected).dump(1));
   }
@@ -841,34 +886,59 @@ TEST_CASE("lag_check: golden nagios, json and prometheus output of a healthy set
     const LagRun r = run("prometheus");
     INFO(shown(r));
     CHECK(r.code == 0);
-    CHECK(normal_prometheus(r.out, names) ==
-          "# HELP redis_repl_lag_check_status Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 "
-          "UNKNOWN.\n"
-          "# TYPE redis_repl_lag_check_status gauge\n"
-          "redis_repl_lag_check_status{master=\"MASTER\"} 0\n"
-          "# HELP redis_repl_replica_status Replica status: 0 OK, 1 WARNING, 2 CRITICAL, 3 "
-          "UNKNOWN.\n"
-          "# TYPE redis_repl_replica_status gauge\n"
-          "redis_repl_replica_status{master=\"MASTER\",replica=\"REPLICA1\"} 0\n"
-          "redis_repl_replica_status{master=\"MASTER\",replica=\"REPLICA2\"} 0\n"
-          "# HELP redis_repl_replica_lag_bytes Master offset minus the replica's offset.\n"
-          "# TYPE redis_repl_replica_lag_bytes gauge\n"
-          "redis_repl_replica_lag_bytes{master=\"MASTER\",replica=\"REPLICA1\"} 0\n"
-          "redis_repl_replica_lag_bytes{master=\"MASTER\",replica=\"REPLICA2\"} 0\n"
-          "# HELP redis_repl_replica_lag_seconds Slowest probe delivery, or the time waited for "
-          "one that never arrived.\n"
-          "# TYPE redis_repl_replica_lag_seconds gauge\n"
-          "redis_repl_replica_lag_seconds{master=\"MASTER\",replica=\"REPLICA1\"} <seconds>\n"
-          "redis_repl_replica_lag_seconds{master=\"MASTER\",replica=\"REPLICA2\"} <seconds>\n"
-          "# HELP redis_repl_replica_probes_delivered_ratio Share of the probes that arrived.\n"
-          "# TYPE redis_repl_replica_probes_delivered_ratio gauge\n"
-          "redis_repl_replica_probes_delivered_ratio{master=\"MASTER\",replica=\"REPLICA1\"} 1\n"
-          "redis_repl_replica_probes_delivered_ratio{master=\"MASTER\",replica=\"REPLICA2\"} 1\n"
-          "# HELP redis_repl_replica_link_up master_link_status as the replica reports it (1 "
-          "up).\n"
-          "# TYPE redis_repl_replica_link_up gauge\n"
-          "redis_repl_replica_link_up{master=\"MASTER\",replica=\"REPLICA1\"} 1\n"
-          "redis_repl_replica_link_up{master=\"MASTER\",replica=\"REPLICA2\"} 1\n");
+    CHECK(
+        normal_prometheus(r.out, names) ==
+        "# HELP redis_repl_up 1 when the master answered and was measured, 0 when not.\n"
+        "# TYPE redis_repl_up gauge\n"
+        "redis_repl_up{master=\"MASTER\"} 1\n"
+        "# HELP redis_repl_lag_check_status Overall status: 0 OK, 1 WARNING, 2 CRITICAL, 3 "
+        "UNKNOWN.\n"
+        "# TYPE redis_repl_lag_check_status gauge\n"
+        "redis_repl_lag_check_status{master=\"MASTER\"} 0\n"
+        "# HELP redis_repl_last_sample_timestamp_seconds When the sample began, in seconds since "
+        "the Unix epoch.\n"
+        "# TYPE redis_repl_last_sample_timestamp_seconds gauge\n"
+        "redis_repl_last_sample_timestamp_seconds{master=\"MASTER\"} <seconds>\n"
+        "# HELP redis_repl_check_duration_seconds How long the sample took.\n"
+        "# TYPE redis_repl_check_duration_seconds gauge\n"
+        "redis_repl_check_duration_seconds{master=\"MASTER\"} <seconds>\n"
+        "# HELP redis_repl_master_repl_offset_bytes The master's replication offset.\n"
+        "# TYPE redis_repl_master_repl_offset_bytes gauge\n"
+        "redis_repl_master_repl_offset_bytes{master=\"MASTER\"} <bytes>\n"
+        "# HELP redis_repl_connected_replicas Replicas found: listed by the master with a port, or "
+        "given with --replica.\n"
+        "# TYPE redis_repl_connected_replicas gauge\n"
+        "redis_repl_connected_replicas{master=\"MASTER\"} 2\n"
+        "# HELP redis_repl_min_replicas Fewer replicas than this is CRITICAL (--min-replicas).\n"
+        "# TYPE redis_repl_min_replicas gauge\n"
+        "redis_repl_min_replicas{master=\"MASTER\"} 1\n"
+        "# HELP redis_repl_connected_inspectors Replication clients listed without a port "
+        "(redis-cli --replica, tail): not measured.\n"
+        "# TYPE redis_repl_connected_inspectors gauge\n"
+        "redis_repl_connected_inspectors{master=\"MASTER\"} 0\n"
+        "# HELP redis_repl_replica_status Replica status: 0 OK, 1 WARNING, 2 CRITICAL, 3 "
+        "UNKNOWN.\n"
+        "# TYPE redis_repl_replica_status gauge\n"
+        "redis_repl_replica_status{master=\"MASTER\",replica=\"REPLICA1\"} 0\n"
+        "redis_repl_replica_status{master=\"MASTER\",replica=\"REPLICA2\"} 0\n"
+        "# HELP redis_repl_replica_lag_bytes Master offset minus the replica's offset.\n"
+        "# TYPE redis_repl_replica_lag_bytes gauge\n"
+        "redis_repl_replica_lag_bytes{master=\"MASTER\",replica=\"REPLICA1\"} 0\n"
+        "redis_repl_replica_lag_bytes{master=\"MASTER\",replica=\"REPLICA2\"} 0\n"
+        "# HELP redis_repl_replica_lag_seconds Slowest probe delivery, or the time waited for "
+        "one that never arrived.\n"
+        "# TYPE redis_repl_replica_lag_seconds gauge\n"
+        "redis_repl_replica_lag_seconds{master=\"MASTER\",replica=\"REPLICA1\"} <seconds>\n"
+        "redis_repl_replica_lag_seconds{master=\"MASTER\",replica=\"REPLICA2\"} <seconds>\n"
+        "# HELP redis_repl_replica_probes_delivered_ratio Share of the probes that arrived.\n"
+        "# TYPE redis_repl_replica_probes_delivered_ratio gauge\n"
+        "redis_repl_replica_probes_delivered_ratio{master=\"MASTER\",replica=\"REPLICA1\"} 1\n"
+        "redis_repl_replica_probes_delivered_ratio{master=\"MASTER\",replica=\"REPLICA2\"} 1\n"
+        "# HELP redis_repl_replica_link_up master_link_status as the replica reports it (1 "
+        "up).\n"
+        "# TYPE redis_repl_replica_link_up gauge\n"
+        "redis_repl_replica_link_up{master=\"MASTER\",replica=\"REPLICA1\"} 1\n"
+        "redis_repl_replica_link_up{master=\"MASTER\",replica=\"REPLICA2\"} 1\n");
   }
 }
 

@@ -101,14 +101,44 @@ TEST_CASE("lag: verdicts by thresholds; the worst reason decides") {
   CHECK(core::judge(gone, t).status == Status::critical);
 }
 
-TEST_CASE("lag: a replication client listed with port 0 is shown but not judged") {
-  core::ReplicaLag tool;
-  tool.client_only = true;
-  tool.lag_bytes = 1 << 30;
-  const auto v = core::judge(tool, core::Thresholds{1, 2, 1, 2});
-  CHECK(v.status == Status::ok);
-  CHECK(v.reasons ==
-        std::vector<std::string>{"not measured: a replication client announcing no port"});
+TEST_CASE("lag: a replication client listed with port 0 is an inspector, never a replica") {
+  const auto listed = core::listed_replicas(
+      core::parse_info("slave0:ip=127.0.0.1,port=0,state=online,offset=10,lag=0\r\n"
+                       "slave1:ip=127.0.0.1,port=6380,state=online,offset=10,lag=0\r\n"
+                       "slave2:ip=127.0.0.1,port=0,state=online,offset=10,lag=0\r\n"));
+  REQUIRE(listed.size() == 3);
+  CHECK(core::is_inspector(listed[0]));
+  CHECK_FALSE(core::is_inspector(listed[1]));
+  CHECK(core::is_inspector(listed[2]));
+}
+
+TEST_CASE("lag: fewer replicas than --min-replicas is CRITICAL") {
+  CHECK(core::judge_replica_count(0, 0).status == Status::ok);
+  CHECK(core::judge_replica_count(1, 1).status == Status::ok);
+  const auto none = core::judge_replica_count(0, 1);
+  CHECK(none.status == Status::critical);
+  CHECK(none.reasons == std::vector<std::string>{"0 replicas, --min-replicas asks for 1"});
+  const auto one = core::judge_replica_count(1, 2);
+  CHECK(one.status == Status::critical);
+  CHECK(one.reasons == std::vector<std::string>{"1 replica, --min-replicas asks for 2"});
+}
+
+TEST_CASE("lag: seconds never read 0.000 when they are not zero; thresholds never as 1e-05") {
+  CHECK(core::format_seconds(0) == "0.000");
+  CHECK(core::format_seconds(1.23456) == "1.235");
+  CHECK(core::format_seconds(0.0012) == "0.001");
+  CHECK(core::format_seconds(0.0004567) == "0.000457");
+  CHECK(core::format_seconds(0.00001234) == "0.0000123");
+  CHECK(core::format_decimal(0.00001) == "0.00001");
+  CHECK(core::format_decimal(2.5) == "2.5");
+  CHECK(core::format_decimal(10) == "10");
+  // A WARNING on a sub-millisecond threshold shows the delay that crossed it.
+  core::ReplicaLag quick;
+  quick.reachable = true;
+  quick.probe_seconds = {0.00004, 0.00003};
+  const auto v = core::judge(quick, core::Thresholds{{}, {}, 0.00001, 1});
+  CHECK(v.status == Status::warning);
+  CHECK(v.reasons == std::vector<std::string>{"0.0000400 s behind"});
 }
 
 TEST_CASE("lag: statuses combine as monitoring plugins do") {

@@ -35,17 +35,43 @@ std::string info_replication(Client& c, std::map<std::string, std::string, std::
   return {};
 }
 
+// How long a diskless master waits before it forks for a new replica: its
+// repl-diskless-sync-delay when CONFIG GET may read it, else Redis's default (5 s). Zero for a
+// master that syncs from disk. The wait is told in a note.
+std::chrono::milliseconds diskless_delay(Client& master, Deadline deadline,
+                                         std::vector<std::string>& notes) {
+  Reply r;
+  const std::string err = master.command({"CONFIG", "GET", "repl-diskless-sync*"}, r, deadline);
+  std::map<std::string, std::string, std::less<>> config;
+  if (err.empty() && r.type == Reply::Type::array)
+    for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2)
+      config[r.elements[i].str] = r.elements[i + 1].str;
+  const auto diskless = config.find("repl-diskless-sync");
+  const auto delay = number<std::int64_t>(config, "repl-diskless-sync-delay");
+  if (diskless == config.end() || !delay) {
+    notes.push_back(
+        "--self: cannot read the master's repl-diskless-sync-delay; allowing 5 s (its default) "
+        "more to join");
+    return std::chrono::seconds(5);
+  }
+  if (diskless->second != "yes" || *delay <= 0) return std::chrono::milliseconds(0);
+  notes.push_back("--self: the master waits repl-diskless-sync-delay (" + std::to_string(*delay) +
+                  " s) before it syncs a new replica; waiting for it");
+  return std::chrono::seconds(std::min<std::int64_t>(*delay, 3600));
+}
+
 // Our own replica link: a Replica driven over a socket in the same io_context, watching its feed
 // for the probes.
 class SelfLink {
  public:
-  SelfLink(asio::io_context& io, const LagProbeConfig& config, const std::string& channel)
+  SelfLink(asio::io_context& io, const LagProbeConfig& config, const std::string& channel,
+           std::chrono::milliseconds join_timeout)
       : client_(io), channel_(channel), ticker_(io) {
     ReplicaConfig rc;
     rc.user = config.user;
     rc.password = config.password;
     rc.snapshot = ReplicaConfig::Snapshot::empty;
-    rc.timeout = config.timeout;
+    rc.timeout = join_timeout;
     replica_ = std::make_unique<Replica>(rc, discard_, Clock::now());
     arrivals.assign(static_cast<std::size_t>(config.probes), std::nullopt);
   }
@@ -154,7 +180,7 @@ LagReport measure_lag(const LagProbeConfig& config) {
   LagReport report;
   report.master = name_of(config.master);
   asio::io_context io(1);
-  auto step = [&] { return Clock::now() + config.timeout; };
+  auto step = [&] { return Clock::now() + config.query_timeout; };
 
   // 1. The master: reachable, a master, and its offset.
   Client master(io);
@@ -175,9 +201,11 @@ LagReport measure_lag(const LagProbeConfig& config) {
 
   // 2. The replicas to check: named ones, or every one the master lists.
   std::vector<Target> targets;
+  for (const ListedReplica& l : listed)
+    if (is_inspector(l)) ++report.inspectors;
   if (config.replicas.empty()) {
     for (const ListedReplica& l : listed)
-      targets.push_back(Target{Endpoint{l.ip, l.port}, {}, {}, {}});
+      if (!is_inspector(l)) targets.push_back(Target{Endpoint{l.ip, l.port}, {}, {}, {}});
   } else {
     for (const Endpoint& e : config.replicas) targets.push_back(Target{e, {}, {}, {}});
   }
@@ -197,11 +225,6 @@ LagReport measure_lag(const LagProbeConfig& config) {
         r.acked_offset = l.offset;
         r.ack_age_s = l.ack_age_s;
       }
-    }
-    if (t.endpoint.port == 0) {
-      r.client_only = true;
-      r.error = "announces no port";
-      continue;
     }
     t.client = std::make_unique<Client>(io);
     std::string e = t.client->connect(t.endpoint, step());
@@ -258,8 +281,12 @@ LagReport measure_lag(const LagProbeConfig& config) {
   ReplicaLag self_lag;
   if (config.self) {
     self_lag.name = "redis-repl (self)";
-    self = std::make_unique<SelfLink>(io, config, channel);
-    std::string e = self->start(config.master, step());
+    self_lag.self_link = true;
+    // A diskless master waits repl-diskless-sync-delay (5 s by default) for more replicas before
+    // it forks, even for the empty snapshot we ask for: the join is given that long on top.
+    const std::chrono::milliseconds delay = diskless_delay(master, step(), report.notes);
+    self = std::make_unique<SelfLink>(io, config, channel, config.query_timeout + delay);
+    std::string e = self->start(config.master, Clock::now() + config.query_timeout + delay);
     if (e.empty()) {
       // A first message through our feed shows it flows: only then are probes timed fairly.
       Reply r;

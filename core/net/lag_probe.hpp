@@ -20,7 +20,9 @@ struct LagProbeConfig {
   std::string password;
   int probes = 5;
   std::chrono::milliseconds interval{100};  // between probes
-  std::chrono::milliseconds timeout{5000};  // each step, and the wait for the last probe
+  std::chrono::milliseconds timeout{5000};  // the wait for the last probe
+  // Each step: connect, AUTH, INFO, SUBSCRIBE, PUBLISH, and the join with `self`.
+  std::chrono::milliseconds query_timeout{5000};
   bool self = false;  // also join as a replica (empty snapshot) and time the probes in our feed
 };
 
@@ -29,6 +31,8 @@ struct LagReport {
   std::string master;
   std::int64_t master_offset = 0;
   std::vector<ReplicaLag> replicas;  // with --self, the last one is our own link
+  std::size_t inspectors = 0;        // port-less replication clients the master lists
+  std::vector<std::string> notes;    // for the user: what took long, and why
 };
 
 LagReport measure_lag(const LagProbeConfig& config);
