@@ -123,7 +123,7 @@ TEST_CASE("peer: a flood of keep-alive newlines is a protocol error, met at once
     CHECK(r.err.find("not behaving as a Redis master") != std::string::npos);
     CHECK(took < 10s);
     // Bounded memory: the process never held the flood (the old reader kept every line read).
-    CHECK(r.max_rss_kb < 200 * 1024);
+    CHECK(r.max_rss_kb < 100 * 1024);
     CHECK(syncs == 1);  // a protocol error is not retried
   }
 }
