@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +48,8 @@ struct TailOptions {
   std::uint16_t announce_port = 0;
   bool line_buffered = false;
   bool ack_written = false;
+  std::string spool_dir;                 // empty: $TMPDIR, else /tmp
+  std::uint64_t spool_max = 1ull << 30;  // 0: no spool, a slow reader slows the reading
 };
 
 // Where to pick the stream up: the master's replid, the last command boundary, its db.
@@ -205,25 +208,51 @@ class TailHandler final : public core::net::SessionHandler {
     }
   }
 
-  // Once per socket read: one write of everything it produced, then the state file, so that a
-  // SIGKILL reprints at most this batch.
+  // Once per socket read: one write of everything it produced (or, for a reader that is behind,
+  // into the spool), then the state file, so that a SIGKILL reprints at most this batch.
   std::int64_t on_batch_end() override {
     out_.flush();
     if (!out_.ok()) return -1;
-    // Everything handed out is written: the replica's boundary is safe to resume from.
-    if (!o_.state_file.empty() && replica_->boundary() >= 0 &&
-        (replica_->boundary() != saved_offset_ || replica_->replid() != saved_replid_)) {
-      // Renamed into place every time; made durable (fsync) at most once a second.
-      const bool sync = Clock::now() - last_sync_ >= std::chrono::seconds(1);
-      write_state(o_.state_file,
-                  ResumePoint{replica_->replid(), replica_->boundary(), replica_->boundary_db()},
-                  sync);
-      if (sync) last_sync_ = Clock::now();
-      saved_offset_ = replica_->boundary();
-      saved_replid_ = replica_->replid();
+    // The batch ends at produced(): it counts as written once the reader has taken that far.
+    if (replica_->boundary() >= 0) {
+      const Mark& last = marks_.empty() ? delivered_ : marks_.back();
+      if (last.offset != written_to_ || last.resume.offset != replica_->boundary() ||
+          last.resume.replid != replica_->replid())
+        marks_.push_back(
+            Mark{out_.produced(), written_to_,
+                 ResumePoint{replica_->replid(), replica_->boundary(), replica_->boundary_db()}});
     }
-    return written_to_;
+    return settle();
   }
+
+  // Moves past the marks the reader has taken: their offset is what the ACKs report and the
+  // state file records (only what reached the output moves them).
+  std::int64_t settle() {
+    bool moved = false;
+    while (!marks_.empty() && marks_.front().at <= out_.written()) {
+      delivered_ = marks_.front();
+      marks_.pop_front();
+      moved = true;
+    }
+    if (moved) save_state(false);
+    return delivered_.offset;
+  }
+
+  // The state file: renamed into place whenever the point moved, fsync'ed at most once a second
+  // (and always with sync, at the end).
+  void save_state(bool sync) {
+    const ResumePoint& p = delivered_.resume;
+    if (o_.state_file.empty() || !p.valid()) return;
+    const bool moved = p.offset != saved_offset_ || p.replid != saved_replid_;
+    if (!moved && !sync) return;
+    sync = sync || Clock::now() - last_sync_ >= std::chrono::seconds(1);
+    write_state(o_.state_file, p, sync);
+    if (sync) last_sync_ = Clock::now();
+    saved_offset_ = p.offset;
+    saved_replid_ = p.replid;
+  }
+  // What reached the output, as a resume point (invalid before anything did).
+  const ResumePoint& delivered() const { return delivered_.resume; }
 
   bool wants_stop() override {
     if (caught_signal() || !out_.ok()) return true;
@@ -294,6 +323,13 @@ class TailHandler final : public core::net::SessionHandler {
   std::int64_t written_to_ = -1;
   std::uint64_t printed_ = 0;
   std::optional<core::Event> failure_;
+  struct Mark {
+    std::uint64_t at = 0;      // the output's produced() after the batch
+    std::int64_t offset = -1;  // the replication offset handed out by then
+    ResumePoint resume;        // the command boundary by then
+  };
+  std::deque<Mark> marks_;  // batches not yet taken by the reader, in order
+  Mark delivered_;
   std::int64_t saved_offset_ = -1;
   Clock::time_point last_sync_{};
   std::string saved_replid_;
@@ -321,6 +357,9 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
   formats::OutBuffer out(STDOUT_FILENO);
   // A terminal sees each line as it comes; a pipe or a file gets one write per socket read.
   out.set_line_mode(o.line_buffered || ::isatty(STDOUT_FILENO) == 1);
+  // A pipe whose reader falls behind: spool rather than make the master drop us.
+  out.spool_to(o.spool_dir, o.spool_max);
+  if (!out.ok()) throw Fatal(ExitCode::io, out.failure());
   std::unique_ptr<formats::Sink> sink = formats::make_sink(format, out);
   core::KeyFilter filter;
   filter.dbs = o.dbs;
@@ -382,25 +421,47 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
       ever_streamed = true;
       backoff = std::chrono::milliseconds(500);  // the link worked: start the backoff afresh
     }
-    // Only what reached the output may move the resume point; after a failed write, the state
-    // saved with the last good batch stands.
+    // A reconnect resumes after all that was received (it is in the output's queue); the state
+    // file records only what reached the output. After a failed write, the state saved with the
+    // last good batch stands.
     if (out.ok() && !replica.replid().empty() && replica.boundary() >= 0)
       resume = ResumePoint{replica.replid(), replica.boundary(), replica.boundary_db()};
-    write_state(o.state_file, resume);
     // Whatever a session left open (a snapshot key cut by a lost link, a signal or --duration) is
     // closed, so the output stays valid; a no-op when nothing is open.
     sink->abort();
+    // Before ending: what waits in the spool goes out (a second Ctrl-C stops at once), and the
+    // state file follows it.
+    auto finish_output = [&] {
+      if (out.ok() && out.spooled() > 0) {
+        print_info("writing the " + std::to_string(out.spooled()) +
+                   " bytes of output still spooled (Ctrl-C again to stop at once)");
+        out.drain(true, [] { return signal_count() >= 2; });
+      }
+      handler.settle();
+      if (out.ok() || out.closed()) handler.save_state(true);
+    };
 
-    if (const int sig = caught_signal()) return 128 + sig;
+    if (const int sig = caught_signal()) {
+      finish_output();
+      return 128 + sig;
+    }
+    if (handler.resume_refused()) finish_output();
     if (handler.resume_refused())
       throw Fatal(ExitCode::resume_refused,
                   where +
                       ": the master answered the resume with a full resync (the offset is "
                       "no longer in its backlog, or its history changed); "
                       "--allow-full-resync accepts that");
-    if (out.closed()) return static_cast<int>(ExitCode::ok);
+    if (out.closed()) {
+      finish_output();
+      return static_cast<int>(ExitCode::ok);
+    }
     if (out.error()) throw Fatal(ExitCode::io, out.failure());
-    if (result.end == core::net::SessionEnd::stopped) return static_cast<int>(ExitCode::ok);
+    if (result.end == core::net::SessionEnd::stopped) {
+      finish_output();
+      return static_cast<int>(ExitCode::ok);
+    }
+    handler.save_state(true);
 
     // The link is gone. Which failures a reconnect can mend: as a Redis replica, the transient
     // ones, once we have streamed (a first connection that fails is the user's to fix).
@@ -412,17 +473,24 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
       const bool mendable = f.fail_kind == core::FailKind::transient ||
                             f.fail_kind == core::FailKind::closed ||
                             f.fail_kind == core::FailKind::timeout;
+      if (!mendable) finish_output();
       if (!mendable)
         throw Fatal(f.fail_kind == core::FailKind::rdb ? exit_code_for(f.error.code)
                                                        : exit_code_for(f.fail_kind),
                     where + ": " + why);
       retry = retry || f.fail_kind == core::FailKind::transient;
     }
-    if (!retry) throw Fatal(ExitCode::connect, why.rfind(where, 0) == 0 ? why : where + ": " + why);
+    if (!retry) {
+      finish_output();
+      throw Fatal(ExitCode::connect, why.rfind(where, 0) == 0 ? why : where + ": " + why);
+    }
     print_warning(where + ": " + why + "; reconnecting in " + std::to_string(backoff.count()) +
                   " ms");
     sleep_unless_signalled(backoff);
-    if (const int sig = caught_signal()) return 128 + sig;
+    if (const int sig = caught_signal()) {
+      finish_output();
+      return 128 + sig;
+    }
     backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
   }
 }
@@ -475,6 +543,16 @@ void register_tail(CLI::App& app, Runner& runner) {
   cmd->add_flag("--ack-written", o->ack_written,
                 "ACK exactly what reached the output, so WAIT counts this tail (default: one "
                 "byte less, so no WAIT or FAILOVER is ever satisfied by it)");
+  cmd->add_option("--spool", o->spool_dir,
+                  "Where output waits when the reader of a pipe falls behind (default $TMPDIR, "
+                  "else /tmp; a private file, deleted on exit)")
+      ->option_text("DIR")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--spool-max", o->spool_max,
+                  "At most this much output waits (default 1G; K, M, G suffixes; 0: none); past "
+                  "it, reading from the master waits for the reader")
+      ->option_text("SIZE")
+      ->transform(CLI::AsSizeValue(false));
   cmd->add_option("--announce-port", o->announce_port,
                   "Port to announce with REPLCONF listening-port (default: none, shown as 0)")
       ->option_text("PORT")

@@ -14,8 +14,12 @@ namespace redis_repl::cli {
 namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
+volatile std::sig_atomic_t g_signals = 0;
 
-extern "C" void on_signal(int sig) { g_signal = sig; }
+extern "C" void on_signal(int sig) {
+  g_signal = sig;
+  if (g_signals < 1000) g_signals = g_signals + 1;
+}
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -67,6 +71,7 @@ void install_signal_handlers() {
 }
 
 int caught_signal() noexcept { return g_signal; }
+int signal_count() noexcept { return g_signals; }
 
 void sleep_unless_signalled(std::chrono::milliseconds d) {
   const auto end = std::chrono::steady_clock::now() + d;

@@ -15,6 +15,8 @@ void print_info(std::string_view message);
 // flag that long-running loops poll. Returns the signal number caught, 0 if none.
 void install_signal_handlers();
 int caught_signal() noexcept;
+// How many SIGINT/SIGTERM arrived (a second Ctrl-C means "now").
+int signal_count() noexcept;
 // Sleeps, waking early when a signal arrives.
 void sleep_unless_signalled(std::chrono::milliseconds d);
 

@@ -70,14 +70,19 @@ _redis_repl() {
                     COMPREPLY=($(compgen -W 'json human resp' -- "$cur"))
                     return 0
                     ;;
+                --spool)
+                    COMPREPLY=($(compgen -d -- "$cur"))
+                    return 0
+                    ;;
                 --db | --match | --command | --exclude-command | --count | --duration | \
-                    --announce-port)
+                    --spool-max | --announce-port)
                     return 0 # a number, a glob or a name: nothing to offer
                     ;;
             esac
             COMPREPLY=($(compgen -W "$connection --format --snapshot --state
                 --allow-full-resync --from-rdb --db --match --command --exclude-command
-                --noise --count --duration --line-buffered --ack-written --announce-port
+                --noise --count --duration --line-buffered --ack-written --spool --spool-max
+                --announce-port
                 --help" -- "$cur"))
             ;;
         dump-rdb)

@@ -56,6 +56,9 @@ complete -c redis-repl -n $tail -l line-buffered \
     -d 'Write each line as it comes, also to a pipe or a file'
 complete -c redis-repl -n $tail -l ack-written \
     -d 'ACK exactly what reached the output, so WAIT counts this tail'
+complete -c redis-repl -n $tail -l spool -x -a '(__fish_complete_directories)' \
+    -d 'Where output waits when the reader falls behind'
+complete -c redis-repl -n $tail -l spool-max -x -d 'At most this much output waits (default 1G)'
 complete -c redis-repl -n $tail -l announce-port -x \
     -d 'Port to announce with REPLCONF listening-port'
 

@@ -7,7 +7,11 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+
+#include "formats/spool.hpp"
 
 namespace redis_repl::formats {
 
@@ -17,8 +21,22 @@ class OutBuffer {
     buf_.reserve(block + 4096);
   }
   explicit OutBuffer(std::string* target) : target_(target), block_(1 << 16) {}
+  ~OutBuffer();
   OutBuffer(const OutBuffer&) = delete;
   OutBuffer& operator=(const OutBuffer&) = delete;
+
+  // A reader that cannot keep up (a pipe or a socket): what it does not take at once waits in a
+  // spool file in dir (empty: $TMPDIR), in order, and is written as it takes more (drain()). Past
+  // max bytes waiting, writing blocks again until the spool is below it. The descriptor is made
+  // non-blocking, and restored on destruction. False when the output is something else (a
+  // terminal, a file): nothing changes. A spool that cannot be made fails the output.
+  bool spool_to(const std::string& dir, std::uint64_t max);
+  // Writes what the reader takes now from the spool; with wait, until it is empty or give_up()
+  // says so (checked every 100 ms while the reader takes nothing).
+  void drain(bool wait = false, const std::function<bool()>& give_up = {});
+  std::uint64_t spooled() const noexcept;
+  // Bytes handed to the output so far: written, spooled or buffered.
+  std::uint64_t produced() const noexcept { return written_ + spooled() + buf_.size(); }
 
   std::string& buffer() noexcept { return buf_; }
   void line_done() {
@@ -41,7 +59,7 @@ class OutBuffer {
   // The failure as one line, for error messages.
   std::string failure() const;
   bool ok() const noexcept { return !closed_ && errno_ == 0; }
-  std::uint64_t written() const noexcept { return written_; }
+  std::uint64_t written() const noexcept { return written_; }  // reached the descriptor
 
  private:
   int fd_ = -1;
@@ -52,6 +70,10 @@ class OutBuffer {
   bool closed_ = false;
   int errno_ = 0;
   std::string what_;
+  std::unique_ptr<Spool> spool_;
+  std::uint64_t spool_max_ = 0;
+  int saved_flags_ = -1;  // the descriptor's flags before spool_to()
+  std::string block_buf_;
   std::uint64_t written_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -15,12 +16,12 @@ bool Spool::failed(const char* doing) {
   return false;
 }
 
-bool Spool::open() {
+bool Spool::open(const std::string& in) {
   close();
   errno_ = 0;
   what_.clear();
   const char* env = std::getenv("TMPDIR");
-  const std::string dir = env && *env ? env : "/tmp";
+  const std::string dir = !in.empty() ? in : env && *env ? env : "/tmp";
   fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd_ < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
     // No O_TMPFILE on this file system: a named file, unlinked before anything is written.
@@ -34,7 +35,7 @@ bool Spool::open() {
 
 bool Spool::write(std::string_view bytes) {
   while (!bytes.empty()) {
-    const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    const ssize_t n = ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(size_));
     if (n < 0) {
       if (errno == EINTR) continue;
       return failed("cannot write");
@@ -64,10 +65,34 @@ bool Spool::read(std::string& block, std::size_t max) {
   }
 }
 
+bool Spool::peek(std::string& block, std::size_t max) {
+  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(max, queued()));
+  block.resize(n);
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t k = ::pread(fd_, block.data() + got, n - got, static_cast<off_t>(front_ + got));
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      block.clear();
+      if (k == 0) errno = EIO;
+      return failed("cannot read back");
+    }
+    got += static_cast<std::size_t>(k);
+  }
+  return true;
+}
+
+void Spool::pop(std::uint64_t n) {
+  front_ += std::min(n, queued());
+  if (front_ == size_) {  // drained: give the space back
+    if (::ftruncate(fd_, 0) == 0) front_ = size_ = 0;
+  }
+}
+
 void Spool::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  size_ = 0;
+  size_ = front_ = 0;
 }
 
 }  // namespace redis_repl::formats

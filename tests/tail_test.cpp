@@ -1092,3 +1092,40 @@ TEST_CASE("tail | head -1 on an idle master ends at once and leaves no replica b
   CHECK(parse_json_lines(p.out()).size() == 1);
   CHECK(wait_until([&] { return info_field(c, "replication", "connected_slaves") == "0"; }, 2s));
 }
+
+TEST_CASE("tail: a reader that stops for a while costs the master nothing: the output waits") {
+  // A master that drops a replica holding more than 1 MB for 5 s; a reader that reads nothing
+  // for the first 9 s while 4 MB of writes flow.
+  RedisServer m(ServerOptions{
+      .extra_args = master_args({"--client-output-buffer-limit", "replica 1mb 512kb 5"})});
+  RespClient c = m.client();
+  TempDir dir;
+  const fs::path out = dir / "feed.resp";
+  BackgroundProcess p({"/bin/bash", "-c",
+                       "\"$1\" tail -p \"$2\" --format resp --duration 14 | "
+                       "{ sleep 9; cat > \"$3\"; }; exit ${PIPESTATUS[0]}",
+                       "bash", binary, std::to_string(m.port()), out.string()});
+  REQUIRE(wait_until([&] { return info_field(c, "replication", "connected_slaves") == "1"; }, 10s));
+  std::this_thread::sleep_for(300ms);  // joined: its pin is in the stream
+  const std::string value(1000, 'v');
+  for (int batch = 0; batch < 40; ++batch) {
+    std::vector<std::vector<std::string>> cmds;
+    for (int i = 0; i < 100; ++i)
+      cmds.push_back({"SET", "k" + std::to_string(batch * 100 + i), value});
+    for (const Reply& r : c.pipeline(cmds)) REQUIRE_FALSE(r.is_error());
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK_MESSAGE(p.wait(30s) == 0, p.describe());
+  const std::string log = m.log_tail(200000);
+  CHECK_MESSAGE(log.find("overcoming of output buffer limits") == std::string::npos, log);
+  CHECK(info_field(c, "replication", "connected_slaves") == "0");
+
+  RedisServer target(ServerOptions{.extra_args = master_args()});
+  const redis_repl::test::ProgramResult replay =
+      redis_repl::test::run_program({"sh", "-c", "redis-cli -p \"$1\" --pipe < \"$2\"", "sh",
+                                     std::to_string(target.port()), out.string()});
+  REQUIRE_MESSAGE(replay.exit_code == 0, replay.out, replay.err);
+  RespClient tc = target.client();
+  CHECK(must(tc, {"DBSIZE"}).integer == 4000);
+  CHECK(must(tc, {"DEBUG", "DIGEST"}).str == must(c, {"DEBUG", "DIGEST"}).str);
+}
