@@ -36,6 +36,7 @@ struct DumpRdbOptions {
   std::vector<std::uint64_t> dbs;
   std::vector<std::string> match;
   std::vector<std::string> types;
+  std::uint64_t largest = 0;
 };
 
 class InputFile {
@@ -108,7 +109,11 @@ struct Output {
                   "--check prints totals as text, or as JSON with --format json; "
                   "--format " +
                       o.format + " does not go with it");
-    sink = o.check ? formats::make_check_sink(out) : formats::make_sink(format, out);
+    if (o.largest && format != formats::Format::memory)
+      throw Fatal(ExitCode::usage, "--largest goes with --format memory");
+    sink = o.check                             ? formats::make_check_sink(out)
+           : format == formats::Format::memory ? formats::make_memory_sink(out, o.largest)
+                                               : formats::make_sink(format, out);
     filtered = std::make_unique<core::FilterVisitor>(filter, *sink);
   }
   core::RdbVisitor& visitor() {
@@ -327,9 +332,14 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
                   "Write the master's snapshot as sent to FILE ('-' for standard output), "
                   "renamed into place once complete and verified")
       ->option_text("FILE");
-  cmd->add_option("--format", o->format, "Output format: json (default), human, resp or keys")
-      ->check(CLI::IsMember({"json", "human", "resp", "keys"}))
+  cmd->add_option("--format", o->format,
+                  "Output format: json (default), human, resp, keys or memory (a CSV row per key)")
+      ->check(CLI::IsMember({"json", "human", "resp", "keys", "memory"}))
       ->option_text("FORMAT");
+  cmd->add_option("--largest", o->largest,
+                  "With --format memory: only the N keys using the most memory, largest first")
+      ->option_text("N")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000000}));
   cmd->add_flag(
       "--check", o->check,
       "Only verify the snapshot and print totals per db and type and the checksum verdict");

@@ -92,19 +92,19 @@ _redis_repl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W 'json human resp keys' -- "$cur"))
+                    COMPREPLY=($(compgen -W 'json human resp keys memory' -- "$cur"))
                     return 0
                     ;;
                 --type)
                     COMPREPLY=($(compgen -W 'string list set zset hash stream module' -- "$cur"))
                     return 0
                     ;;
-                --db | --match)
+                --db | --match | --largest)
                     return 0 # a number or a glob: nothing to offer
                     ;;
             esac
             COMPREPLY=($(compgen -W "$connection --file -o --output --format --check --db
-                --match --type -q --quiet --help" -- "$cur"))
+                --match --type --largest -q --quiet --help" -- "$cur"))
             ;;
         lag-check)
             case $prev in

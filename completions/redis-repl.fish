@@ -68,8 +68,11 @@ complete -c redis-repl -n $dump_rdb -l file -r -F \
     -d 'Read the RDB from this file (- for stdin) instead of a master'
 complete -c redis-repl -n $dump_rdb -s o -l output -r -F \
     -d 'Write the master\'s snapshot as sent to this file (- for stdout)'
-complete -c redis-repl -n $dump_rdb -l format -x -a 'json human resp keys' -d 'Output format'
+complete -c redis-repl -n $dump_rdb -l format -x -a 'json human resp keys memory' \
+    -d 'Output format'
 complete -c redis-repl -n $dump_rdb -l check -d 'Only verify the snapshot and print totals'
+complete -c redis-repl -n $dump_rdb -l largest -x \
+    -d 'With --format memory: only the N keys using the most memory'
 complete -c redis-repl -n $dump_rdb -l db -x -d 'Only keys of this database (repeatable)'
 complete -c redis-repl -n $dump_rdb -l match -x -d 'Only keys matching this glob (repeatable)'
 complete -c redis-repl -n $dump_rdb -l type -x -a 'string list set zset hash stream module' \

@@ -593,6 +593,7 @@ void RdbParser::begin_key() {
 }
 
 void RdbParser::end_key() {
+  info_.end_offset = offset_;
   if (!skip_) flow(visitor_.on_key_end(info_));
   skip_ = false;
   have_record_start_ = false;

@@ -44,6 +44,7 @@ struct KeyInfo {
   std::optional<std::uint8_t> freq;       // LFU counter (RDB_OPCODE_FREQ)
   ModuleInfo module;                      // module keys only
   std::uint64_t offset = 0;               // where the record starts (its first modifier)
+  std::uint64_t end_offset = 0;           // at on_key_end: where the record ends
 };
 
 // One module opcode (MODULE_2 values and MODULE_AUX records). raw is the op exactly as stored,

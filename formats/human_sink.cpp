@@ -249,8 +249,19 @@ class HumanSink final : public Sink {
     append_id(b_, id);
     return nl();
   }
-  Flow on_key_end(const core::KeyInfo& k) override {
-    return k.type == core::ValueType::string ? nl() : Flow::next;
+  void on_key_size(const core::KeySize& s) override { size_ = s; }
+  // The size facts: after a string's value, on a line of their own after other values' elements.
+  Flow on_key_end(const core::KeyInfo&) override {
+    b_.append("  [bytes ");
+    append_uint(b_, size_.bytes);
+    b_.append(", len ");
+    append_uint(b_, size_.len);
+    b_.append(", max_element ");
+    append_uint(b_, size_.max_element);
+    b_.append(", memory ");
+    append_uint(b_, size_.memory);
+    b_.append("]");
+    return nl();
   }
   Flow on_end(const core::EndInfo& e) override {
     summary_.end(e);
@@ -316,6 +327,7 @@ class HumanSink final : public Sink {
 
   std::string& b_;
   std::uint64_t n_ = 0;
+  core::KeySize size_;
 };
 
 }  // namespace

@@ -344,7 +344,20 @@ class JsonSink final : public Sink {
     w_.end();  // group
     return Flow::next;
   }
-  Flow on_key_end(const core::KeyInfo&) override { return end_line(); }
+  void on_key_size(const core::KeySize& s) override { size_ = s; }
+  // The value is complete: its size facts end the line.
+  Flow on_key_end(const core::KeyInfo&) override {
+    w_.close_to(1);
+    w_.key("bytes");
+    w_.unsigned_number(size_.bytes);
+    w_.key("len");
+    w_.unsigned_number(size_.len);
+    w_.key("max_element");
+    w_.unsigned_number(size_.max_element);
+    w_.key("memory");
+    w_.unsigned_number(size_.memory);
+    return end_line();
+  }
 
   Flow on_end(const core::EndInfo& e) override {
     summary_.end(e);
@@ -477,6 +490,7 @@ class JsonSink final : public Sink {
   }
 
   JsonWriter w_;
+  core::KeySize size_;
   Spool spool_;
   Utf8Checker utf8_;
   std::uint64_t db_ = 0;
@@ -502,6 +516,8 @@ bool parse_format(std::string_view name, Format& out) noexcept {
     out = Format::resp;
   } else if (name == "keys") {
     out = Format::keys;
+  } else if (name == "memory") {
+    out = Format::memory;
   } else {
     return false;
   }
@@ -511,9 +527,11 @@ bool parse_format(std::string_view name, Format& out) noexcept {
 std::unique_ptr<Sink> make_sink(Format format, OutBuffer& out) {
   switch (format) {
     case Format::json:
-      return make_json_sink(out);
+      return make_sized_sink(make_json_sink(out), out);
     case Format::human:
-      return make_human_sink(out);
+      return make_sized_sink(make_human_sink(out), out);
+    case Format::memory:
+      return make_memory_sink(out);
     case Format::resp:
       return make_resp_sink(out);
     case Format::keys:

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string_view>
 
+#include "core/key_size.hpp"
 #include "core/rdb_visitor.hpp"
 #include "core/replica.hpp"
 #include "formats/out_buffer.hpp"
@@ -16,7 +17,7 @@
 
 namespace redis_repl::formats {
 
-enum class Format : std::uint8_t { json, human, resp, keys };
+enum class Format : std::uint8_t { json, human, resp, keys, memory };
 bool parse_format(std::string_view name, Format& out) noexcept;
 
 class Sink : public core::RdbVisitor {
@@ -27,9 +28,11 @@ class Sink : public core::RdbVisitor {
   // What tail prints besides the snapshot: full_resync, partial_resync, transfer_end (the
   // boundary between snapshot and stream) and command events.
   virtual core::Flow on_replication(const core::Event&) { return core::Flow::next; }
-  const Summary& summary() const noexcept { return summary_; }
+  virtual const Summary& summary() const noexcept { return summary_; }
   // Keys the format could not represent (resp: empty collections, which Redis cannot hold).
-  std::uint64_t not_represented() const noexcept { return not_represented_; }
+  virtual std::uint64_t not_represented() const noexcept { return not_represented_; }
+  // A key's size facts, given by a sized sink (make_sized_sink) just before on_key_end.
+  virtual void on_key_size(const core::KeySize&) {}
 
  protected:
   core::Flow line_done() {
@@ -53,6 +56,13 @@ std::unique_ptr<Sink> make_resp_sink(OutBuffer& out);
 std::unique_ptr<Sink> make_keys_sink(OutBuffer& out);
 // Counts and verifies only; prints nothing until write_check_report().
 std::unique_ptr<Sink> make_check_sink(OutBuffer& out);
+// One CSV row per key with the columns of redis-rdb-tools' memory report; largest > 0 keeps
+// only that many keys, the largest by estimated memory, written largest first at the end.
+std::unique_ptr<Sink> make_memory_sink(OutBuffer& out, std::uint64_t largest = 0);
+// Feeds every key's events to a core::KeySizer as they pass to inner, and gives inner the key's
+// size facts (on_key_size) before its on_key_end.
+std::unique_ptr<Sink> make_sized_sink(std::unique_ptr<Sink> inner, OutBuffer& out);
+// json and human are sized (their key lines carry the size facts).
 std::unique_ptr<Sink> make_sink(Format format, OutBuffer& out);
 
 }  // namespace redis_repl::formats

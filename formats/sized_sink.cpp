@@ -1,0 +1,107 @@
+// make_sized_sink: a key's size facts gathered on the way to a format, without a second pass.
+#include "formats/sink.hpp"
+
+namespace redis_repl::formats {
+namespace {
+
+using core::Flow;
+
+class SizedSink final : public Sink {
+ public:
+  SizedSink(std::unique_ptr<Sink> inner, OutBuffer& out) : Sink(out), inner_(std::move(inner)) {}
+
+  const Summary& summary() const noexcept override { return inner_->summary(); }
+  std::uint64_t not_represented() const noexcept override { return inner_->not_represented(); }
+  void abort() override { inner_->abort(); }
+  Flow on_replication(const core::Event& e) override { return inner_->on_replication(e); }
+
+  Flow on_header(const core::Header& h) override { return inner_->on_header(h); }
+  Flow on_aux(std::string_view f, std::string_view v) override { return inner_->on_aux(f, v); }
+  Flow on_select_db(std::uint64_t db) override { return inner_->on_select_db(db); }
+  Flow on_resize_db(std::uint64_t keys, std::uint64_t expires) override {
+    return inner_->on_resize_db(keys, expires);
+  }
+  Flow on_slot_info(std::uint64_t slot, std::uint64_t keys, std::uint64_t expires) override {
+    return inner_->on_slot_info(slot, keys, expires);
+  }
+  Flow on_function(std::string_view code, std::string_view description) override {
+    return inner_->on_function(code, description);
+  }
+  Flow on_module_aux_begin(const core::ModuleInfo& m, std::uint64_t when) override {
+    return inner_->on_module_aux_begin(m, when);
+  }
+  Flow on_module_aux_end() override { return inner_->on_module_aux_end(); }
+
+  Flow on_key_begin(const core::KeyInfo& k) override {
+    sizer_.begin(k);
+    return inner_->on_key_begin(k);
+  }
+  Flow on_string(std::string_view v) override {
+    sizer_.string_value(v);
+    return inner_->on_string(v);
+  }
+  Flow on_string_begin(std::uint64_t size) override {
+    sizer_.string_begin(size);
+    return inner_->on_string_begin(size);
+  }
+  Flow on_string_chunk(std::string_view part) override { return inner_->on_string_chunk(part); }
+  Flow on_string_end() override { return inner_->on_string_end(); }
+  Flow on_list_item(std::string_view item) override {
+    sizer_.element(item);
+    return inner_->on_list_item(item);
+  }
+  Flow on_set_member(std::string_view member) override {
+    sizer_.element(member);
+    return inner_->on_set_member(member);
+  }
+  Flow on_zset_member(std::string_view member, double score) override {
+    sizer_.zset_member(member, score);
+    return inner_->on_zset_member(member, score);
+  }
+  Flow on_hash_field(std::string_view f, std::string_view v, std::int64_t expire_ms) override {
+    sizer_.hash_field(f, v);
+    return inner_->on_hash_field(f, v, expire_ms);
+  }
+  Flow on_stream_entry(core::StreamId id, std::span<const std::string_view> fields) override {
+    sizer_.stream_entry(id, fields);
+    return inner_->on_stream_entry(id, fields);
+  }
+  Flow on_stream_meta(const core::StreamMeta& m) override {
+    sizer_.stream_meta(m);
+    return inner_->on_stream_meta(m);
+  }
+  Flow on_stream_group_begin(const core::StreamGroup& g) override {
+    sizer_.stream_group(g);
+    return inner_->on_stream_group_begin(g);
+  }
+  Flow on_stream_pending(const core::StreamPending& p) override {
+    return inner_->on_stream_pending(p);
+  }
+  Flow on_stream_consumer_begin(const core::StreamConsumer& c) override {
+    sizer_.stream_consumer(c);
+    return inner_->on_stream_consumer_begin(c);
+  }
+  Flow on_stream_consumer_pending(core::StreamId id) override {
+    return inner_->on_stream_consumer_pending(id);
+  }
+  Flow on_stream_consumer_end() override { return inner_->on_stream_consumer_end(); }
+  Flow on_stream_group_end() override { return inner_->on_stream_group_end(); }
+  Flow on_module_op(const core::ModuleOp& op) override { return inner_->on_module_op(op); }
+  Flow on_key_end(const core::KeyInfo& k) override {
+    inner_->on_key_size(sizer_.end(k, k.end_offset));
+    return inner_->on_key_end(k);
+  }
+  Flow on_end(const core::EndInfo& e) override { return inner_->on_end(e); }
+
+ private:
+  std::unique_ptr<Sink> inner_;
+  core::KeySizer sizer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> make_sized_sink(std::unique_ptr<Sink> inner, OutBuffer& out) {
+  return std::make_unique<SizedSink>(std::move(inner), out);
+}
+
+}  // namespace redis_repl::formats

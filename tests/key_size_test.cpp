@@ -1,0 +1,206 @@
+// Key sizes: jemalloc classes and listpack encodings by hand, the memory CSV of a fixed corpus
+// RDB (golden), the size facts on JSON key lines, and the memory estimates against a real Redis
+// 7.0 server's MEMORY USAGE for a data set of every type and encoding, sizes over four orders of
+// magnitude (every key over 1 KB within 25 %; the distribution of the error is printed).
+#include "core/key_size.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/fixtures.hpp"
+#include "support/redis_server.hpp"
+
+namespace {
+
+using redis_repl::test::RedisServer;
+using redis_repl::test::RespClient;
+using redis_repl::test::run_program;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> out(1);
+  for (char c : line) {
+    if (c == ',') {
+      out.emplace_back();
+    } else {
+      out.back().push_back(c);
+    }
+  }
+  return out;
+}
+
+const char* const mixed_fixture = "generated/redis-7.0.15/mixed.rdb";
+
+// The fixture's path, or empty (with one line saying so) when the corpus is absent.
+std::string fixture(const char* name) {
+  const std::string path = redis_repl::test::fixtures_dir() + "/" + name;
+  if (!redis_repl::test::file_exists(path)) {
+    MESSAGE("skipped: the shared RDB corpus is absent (" << name << " not found)");
+    return {};
+  }
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("key_size: jemalloc size classes, sds and listpack entries") {
+  using namespace redis_repl::core;
+  CHECK(allocation_size(1) == 8);
+  CHECK(allocation_size(9) == 16);
+  CHECK(allocation_size(129) == 160);
+  CHECK(allocation_size(1025) == 1280);
+  CHECK(allocation_size(4096) == 4096);
+  CHECK(allocation_size(16385) == 20480);
+  CHECK(sds_size(5) == 8);    // 1 + 5 + 1
+  CHECK(sds_size(40) == 48);  // 3 + 40 + 1
+  CHECK(listpack_entry_size("7") == 2);
+  CHECK(listpack_entry_size("1000") == 3);
+  CHECK(listpack_entry_size("007") == 5);  // not canonical: a string
+  CHECK(listpack_entry_size("abc") == 5);
+  CHECK(listpack_entry_size(std::string(100, 'x')) == 103);
+}
+
+TEST_CASE("key_size: golden memory CSV of a corpus RDB, and --largest") {
+  const std::string path = fixture(mixed_fixture);
+  if (path.empty()) return;
+  const auto all =
+      run_program({REDIS_REPL_BINARY, "dump-rdb", "--file", path, "--format", "memory"});
+  INFO(all.err);
+  CHECK(all.exit_code == 0);
+  CHECK(all.out ==
+        "database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry\n"
+        "0,stream,stream,5825,stream,1,1,\n"
+        "0,set,set,200,hashtable,2,1,\n"
+        "0,string,string,64,embstr,5,5,\n"
+        "0,set,intset,64,intset,3,1,\n"
+        "0,string,int,48,int,5,5,\n"
+        "0,list,list,144,quicklist,3,1,\n"
+        "0,hash,hash,64,listpack,1,1,\n"
+        "0,zset,zset,80,listpack,2,1,\n"
+        "0,string,expiring,96,embstr,1,1,2100-01-01T00:00:00.123Z\n"
+        "3,string,db3,64,embstr,1,1,\n");
+  const auto top = run_program(
+      {REDIS_REPL_BINARY, "dump-rdb", "--file", path, "--format", "memory", "--largest", "3"});
+  CHECK(top.exit_code == 0);
+  CHECK(top.out ==
+        "database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry\n"
+        "0,stream,stream,5825,stream,1,1,\n"
+        "0,set,set,200,hashtable,2,1,\n"
+        "0,list,list,144,quicklist,3,1,\n");
+  const auto wrong = run_program({REDIS_REPL_BINARY, "dump-rdb", "--file", path, "--largest", "3"});
+  CHECK(wrong.exit_code == 2);
+}
+
+TEST_CASE("key_size: JSON key lines carry bytes, len, max_element and memory") {
+  const std::string path = fixture(mixed_fixture);
+  if (path.empty()) return;
+  const auto r = run_program({REDIS_REPL_BINARY, "dump-rdb", "--file", path});
+  REQUIRE(r.exit_code == 0);
+  const auto file_size = std::filesystem::file_size(path);
+  std::uint64_t total = 0;
+  int keys = 0;
+  for (const std::string& l : lines_of(r.out)) {
+    const auto j = nlohmann::json::parse(l);
+    if (j["kind"] != "key") continue;
+    ++keys;
+    INFO(l);
+    REQUIRE(j["bytes"].is_number_unsigned());
+    CHECK(j["bytes"].get<std::uint64_t>() > j["key"].get<std::string>().size());
+    total += j["bytes"].get<std::uint64_t>();
+    CHECK(j["memory"].get<std::uint64_t>() > 0);
+    if (j["key"] == "string") {
+      CHECK(j["len"] == 5);
+      CHECK(j["max_element"] == 5);
+    }
+    if (j["key"] == "list") CHECK(j["len"] == 3);
+  }
+  CHECK(keys == 10);
+  CHECK(total < file_size);
+  const auto h = run_program({REDIS_REPL_BINARY, "dump-rdb", "--file", path, "--format", "human"});
+  CHECK(h.out.find("  [bytes ") != std::string::npos);
+  CHECK(h.out.find(", memory ") != std::string::npos);
+}
+
+TEST_CASE("key_size: memory estimates within 25 % of MEMORY USAGE for every key over 1 KB") {
+  RedisServer server;
+  RespClient c = server.client(std::chrono::milliseconds(60000));
+  std::vector<std::vector<std::string>> cmds;
+  for (int n : {1, 10, 100, 1000, 10000}) {
+    const std::string s = std::to_string(n);
+    cmds.push_back({"SET", "s:int:" + s, std::to_string(n * 12345)});
+    cmds.push_back(
+        {"SET", "s:emb:" + s, std::string(static_cast<std::size_t>(std::min(n, 40)), 'x')});
+    cmds.push_back({"SET", "s:raw:" + s, std::string(static_cast<std::size_t>(n) * 10, 'y')});
+    cmds.push_back(
+        {"SET", "s:exp:" + s, std::string(static_cast<std::size_t>(n) * 3, 'e'), "EX", "3600"});
+    std::vector<std::string> l = {"RPUSH", "l:" + s}, li = {"RPUSH", "li:" + s},
+                             si = {"SADD", "set:int:" + s}, ss = {"SADD", "set:str:" + s},
+                             z = {"ZADD", "z:" + s}, h = {"HSET", "h:" + s};
+    for (int i = 0; i < n; ++i) {
+      const std::string is = std::to_string(i);
+      l.push_back("item-" + is + "-" + std::string(static_cast<std::size_t>(i % 30), 'z'));
+      li.push_back(is);
+      si.push_back(std::to_string(i * 7));
+      ss.push_back("member-" + is);
+      z.push_back(std::to_string(i * 1.5));
+      z.push_back("zm-" + is);
+      h.push_back("field-" + is);
+      h.push_back("value-" + is + "-" + std::string(static_cast<std::size_t>(i % 20), 'v'));
+      if (n <= 1000) cmds.push_back({"XADD", "x:" + s, "*", "a", is, "b", "text-" + is});
+    }
+    for (auto* v : {&l, &li, &si, &ss, &z, &h}) cmds.push_back(*v);
+  }
+  cmds.push_back({"XGROUP", "CREATE", "x:1000", "g1", "0"});
+  for (std::size_t i = 0; i < cmds.size(); i += 500) {
+    const std::vector<std::vector<std::string>> batch(
+        cmds.begin() + static_cast<std::ptrdiff_t>(i),
+        cmds.begin() + static_cast<std::ptrdiff_t>(std::min(cmds.size(), i + 500)));
+    for (const auto& reply : c.pipeline(batch)) REQUIRE_FALSE(reply.is_error());
+  }
+  REQUIRE(c.command({"SAVE"}).describe() == "OK");
+  const std::string rdb = (server.dir() / "dump.rdb").string();
+  REQUIRE(std::filesystem::exists(rdb));
+  const auto r = run_program({REDIS_REPL_BINARY, "dump-rdb", "--file", rdb, "--format", "memory"});
+  REQUIRE(r.exit_code == 0);
+  std::vector<double> errors;
+  int compared = 0;
+  for (const std::string& line : lines_of(r.out)) {
+    if (line.starts_with("database,")) continue;
+    const std::vector<std::string> f = split_csv(line);
+    REQUIRE(f.size() == 8);
+    const std::string key = f[2];
+    const auto usage = c.command({"MEMORY", "USAGE", key, "SAMPLES", "0"});
+    REQUIRE(usage.type == redis_repl::test::Reply::Type::integer);
+    const auto encoding = c.command({"OBJECT", "ENCODING", key});
+    CHECK_MESSAGE(encoding.str == f[4], key);
+    if (usage.integer <= 1024) continue;
+    ++compared;
+    const double estimate = std::stod(f[3]);
+    const double error =
+        (estimate - static_cast<double>(usage.integer)) / static_cast<double>(usage.integer) * 100;
+    errors.push_back(error);
+    CHECK_MESSAGE(std::abs(error) <= 25.0, key << ": estimate " << estimate << ", MEMORY USAGE "
+                                               << usage.integer << " (" << error << " %)");
+  }
+  CHECK(compared >= 20);
+  std::sort(errors.begin(), errors.end());
+  auto at = [&](double q) {
+    return errors[static_cast<std::size_t>(q * static_cast<double>(errors.size() - 1))];
+  };
+  MESSAGE("memory estimate error over " << errors.size() << " keys > 1 KB (%): min " << at(0)
+                                        << ", p25 " << at(0.25) << ", median " << at(0.5)
+                                        << ", p75 " << at(0.75) << ", max " << at(1));
+}
