@@ -126,7 +126,9 @@ Step RdbParser::run(const char* data, std::size_t size, std::size_t& used) {
   Step result = Step::need_more;
   while (used < size) {
     Cursor c(data + used, size - used);
+    step_cursor_ = &c;
     const Status st = step(c);
+    step_cursor_ = nullptr;
     if (st == Status::more) {
       want_ = c.need();
       break;
@@ -593,7 +595,7 @@ void RdbParser::begin_key() {
 }
 
 void RdbParser::end_key() {
-  info_.end_offset = offset_;
+  info_.end_offset = offset_ + (step_cursor_ ? step_cursor_->used() : 0);
   if (!skip_) flow(visitor_.on_key_end(info_));
   skip_ = false;
   have_record_start_ = false;

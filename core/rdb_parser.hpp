@@ -87,6 +87,7 @@ class RdbParser {
 
   Step run(const char* data, std::size_t size, std::size_t& used);
   Status step(Cursor& c);
+  const Cursor* step_cursor_ = nullptr;  // the step in progress: offset_ plus what it has used
   Status step_top(Cursor& c);
   Status step_key(Cursor& c, std::uint8_t type);
   Status step_element(Cursor& c);

@@ -85,17 +85,17 @@ TEST_CASE("json_sink: golden output of a Redis 7.0.15 file") {
       R"J({"kind":"aux","field":"aof-base","value":"0"})J",
       R"J({"kind":"function","engine":"lua","library":"mixlib","code":"#!lua name=mixlib\nredis.register_function('f', function() return 1 end)"})J",
       R"J({"kind":"db","db":0,"size_hint":{"keys":9,"expires":1}})J",
-      R"J({"kind":"key","db":0,"key":"stream","type":"stream","encoding":"stream_listpacks_2","expire_ms":null,"value":{"entries":[["1-1",[["f","v"]]]],"length":1,"last_id":"1-1","first_id":"1-1","max_deleted_entry_id":"0-0","entries_added":1,"groups":[{"name":"g","last_delivered_id":"1-1","entries_read":1,"pending":[["1-1",1717200000052,1]],"consumers":[{"name":"c","seen_time_ms":1717200000052,"active_time_ms":null,"pending":["1-1"]}]}]}})J",
-      R"J({"kind":"key","db":0,"key":"set","type":"set","encoding":"hashtable","expire_ms":null,"value":["b","a"]})J",
-      R"J({"kind":"key","db":0,"key":"string","type":"string","encoding":"string","expire_ms":null,"value":"Hello"})J",
-      R"J({"kind":"key","db":0,"key":"intset","type":"set","encoding":"intset","expire_ms":null,"value":["1","2","3"]})J",
-      R"J({"kind":"key","db":0,"key":"int","type":"string","encoding":"string","expire_ms":null,"value":"12345"})J",
-      R"J({"kind":"key","db":0,"key":"list","type":"list","encoding":"quicklist2","expire_ms":null,"value":["a","b","1"]})J",
-      R"J({"kind":"key","db":0,"key":"hash","type":"hash","encoding":"listpack","expire_ms":null,"value":[["f","v"]]})J",
-      R"J({"kind":"key","db":0,"key":"zset","type":"zset","encoding":"listpack","expire_ms":null,"value":[["a",1],["b",2.5]]})J",
-      R"J({"kind":"key","db":0,"key":"expiring","type":"string","encoding":"string","expire_ms":4102444800123,"value":"v"})J",
+      R"J({"kind":"key","db":0,"key":"stream","type":"stream","encoding":"stream_listpacks_2","expire_ms":null,"value":{"entries":[["1-1",[["f","v"]]]],"length":1,"last_id":"1-1","first_id":"1-1","max_deleted_entry_id":"0-0","entries_added":1,"groups":[{"name":"g","last_delivered_id":"1-1","entries_read":1,"pending":[["1-1",1717200000052,1]],"consumers":[{"name":"c","seen_time_ms":1717200000052,"active_time_ms":null,"pending":["1-1"]}]}]},"bytes":124,"len":1,"max_element":1,"memory":5825})J",
+      R"J({"kind":"key","db":0,"key":"set","type":"set","encoding":"hashtable","expire_ms":null,"value":["b","a"],"bytes":10,"len":2,"max_element":1,"memory":200})J",
+      R"J({"kind":"key","db":0,"key":"string","type":"string","encoding":"string","expire_ms":null,"value":"Hello","bytes":14,"len":5,"max_element":5,"memory":64})J",
+      R"J({"kind":"key","db":0,"key":"intset","type":"set","encoding":"intset","expire_ms":null,"value":["1","2","3"],"bytes":23,"len":3,"max_element":1,"memory":64})J",
+      R"J({"kind":"key","db":0,"key":"int","type":"string","encoding":"string","expire_ms":null,"value":"12345","bytes":8,"len":5,"max_element":5,"memory":48})J",
+      R"J({"kind":"key","db":0,"key":"list","type":"list","encoding":"quicklist2","expire_ms":null,"value":["a","b","1"],"bytes":24,"len":3,"max_element":1,"memory":144})J",
+      R"J({"kind":"key","db":0,"key":"hash","type":"hash","encoding":"listpack","expire_ms":null,"value":[["f","v"]],"bytes":20,"len":1,"max_element":1,"memory":64})J",
+      R"J({"kind":"key","db":0,"key":"zset","type":"zset","encoding":"listpack","expire_ms":null,"value":[["a",1],["b",2.5]],"bytes":27,"len":2,"max_element":1,"memory":80})J",
+      R"J({"kind":"key","db":0,"key":"expiring","type":"string","encoding":"string","expire_ms":4102444800123,"value":"v","bytes":21,"len":1,"max_element":1,"memory":96})J",
       R"J({"kind":"db","db":3,"size_hint":{"keys":1,"expires":0}})J",
-      R"J({"kind":"key","db":3,"key":"db3","type":"string","encoding":"string","expire_ms":null,"value":"v"})J",
+      R"J({"kind":"key","db":3,"key":"db3","type":"string","encoding":"string","expire_ms":null,"value":"v","bytes":7,"len":1,"max_element":1,"memory":64})J",
       R"J({"kind":"end","rdb_version":10,"bytes":451,"keys":10,"expires":1,"functions":1,"module_aux":0,"dbs":[{"db":0,"keys":9,"expires":1,"types":{"string":3,"list":1,"set":2,"zset":1,"hash":1,"stream":1}},{"db":3,"keys":1,"expires":0,"types":{"string":1}}],"checksum":"ok","crc64":"cab9f77adc9cf607"})J",
   };
   CHECK(lines_of(out) == expected);
@@ -121,7 +121,7 @@ TEST_CASE("json_sink: any bytes give valid, lossless JSON") {
   REQUIRE(lines.size() == 5);
   CHECK(
       lines[1] ==
-      R"J({"kind":"key","db":0,"key":{"base64":"//4ga2V5"},"type":"string","encoding":"string","expire_ms":null,"value":"tab\t \"quote\" \\ \u0001 é ✓"})J");
+      R"J({"kind":"key","db":0,"key":{"base64":"//4ga2V5"},"type":"string","encoding":"string","expire_ms":null,"value":"tab\t \"quote\" \\ \u0001 é ✓","bytes":32,"len":23,"max_element":23,"memory":80})J");
   const nlohmann::json j = nlohmann::json::parse(lines[1]);
   CHECK(j["value"].get<std::string>() == value);
   CHECK(nlohmann::json::parse(lines[2])["value"]["base64"] == "wK8=");
@@ -174,14 +174,15 @@ TEST_CASE("human_sink: redis-cli quoting and one line per element") {
       "  3) \"1\"",
       "  \"f\" => \"v\"",
       "  \"b\" score 2.5",
-      "string \"expiring\" (string) expires 2100-01-01T00:00:00.123Z = \"v\"",
+      "string \"expiring\" (string) expires 2100-01-01T00:00:00.123Z = \"v\"  [bytes 21, len 1, "
+      "max_element 1, memory 96]",
       "checksum: ok (crc64 cab9f77adc9cf607)",
   };
   for (const std::string& w : want)
     CHECK_MESSAGE(std::find(lines.begin(), lines.end(), w) != lines.end(), w);
   const std::string bin = RdbBuilder(10).byte(0).str("k\n\x01").str("\xff").finish();
   CHECK(lines_of(render(bin, formats::Format::human))[1] ==
-        R"J(string "k\n\x01" (string) = "\xff")J");
+        R"J(string "k\n\x01" (string) = "\xff"  [bytes 7, len 1, max_element 1, memory 64])J");
 }
 
 TEST_CASE("keys_sink: one key per line, quoted only when it must be") {

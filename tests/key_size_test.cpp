@@ -122,6 +122,7 @@ TEST_CASE("key_size: JSON key lines carry bytes, len, max_element and memory") {
     total += j["bytes"].get<std::uint64_t>();
     CHECK(j["memory"].get<std::uint64_t>() > 0);
     if (j["key"] == "string") {
+      CHECK(j["bytes"] == 14);  // type, key "string" and value "Hello", each with its length
       CHECK(j["len"] == 5);
       CHECK(j["max_element"] == 5);
     }
