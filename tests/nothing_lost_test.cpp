@@ -2,16 +2,18 @@
 // every type in several dbs (far-future expiries, MULTI/EXEC, EVAL, FUNCTION LOAD and FCALL, DEL,
 // FLUSHDB, streams with XADD/XGROUP/XREADGROUP/XACK) from a writer thread, while two tails follow
 // it with --state and are interrupted again and again while the writes flow:
-// * `tail --snapshot --format resp`: SIGINT, SIGTERM, the link cut by CLIENT KILL TYPE replica,
-//   the master shut down (SHUTDOWN SAVE) and restarted from its RDB. The outputs of its runs,
-//   concatenated and piped into an empty server with `redis-cli --pipe`, must give the master's
-//   DEBUG DIGEST and data set;
-// * `tail --format json --noise`, started on the empty master: SIGKILL (twice), the same link cut
-//   and restart. Dropping the command lines whose offset was already seen (the recipe of the man
-//   page) must leave one contiguous feed (each offset one past the previous end_offset, from the
-//   first sync to the master's last offset), with reprints only after a SIGKILL; its commands,
-//   replayed into an empty server, must give the master's digest too.
-// The master counts the syncs: two full ones (one per tail), every resume partial.
+// * `tail --format json --noise`, started on the empty master: SIGKILL (twice), the link cut by
+//   CLIENT KILL TYPE replica, the master shut down (SHUTDOWN SAVE) and restarted from its RDB.
+//   Dropping the command lines whose offset was already seen (the recipe of the man page) must
+//   leave one contiguous feed (each offset one past the previous end_offset, from the first sync
+//   to the master's last offset), with reprints only after a SIGKILL; its commands, replayed into
+//   an empty server with `redis-cli --pipe`, must give the master's DEBUG DIGEST and data set;
+// * `tail --snapshot --format resp`: SIGINT, SIGTERM, the same link cut and restart. Its runs'
+//   outputs, concatenated, must be the snapshot's commands followed by exactly the commands of
+//   the JSON feed from there on (none missing, none twice: RESP has no offsets, so this is
+//   compared command by command), and replayed must give the master's digest and data set too.
+// No resume needs a full sync (the master's sync_full and sync_partial_err counters). Every
+// wait is bounded; the servers and tails are stopped by the objects that own them.
 #include <doctest/doctest.h>
 #include <signal.h>
 
@@ -391,18 +393,34 @@ std::int64_t last_printed_end(const BackgroundProcess& p) {
   return -1;
 }
 
-// SIGKILL for the JSON tail, once it has printed commands past its last saved state: that way
-// the next run prints some commands again, which the reader has to drop.
+// The process is stopped (SIGSTOP has taken effect): state T in /proc/<pid>/stat.
+bool is_stopped(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const std::size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T';
+}
+
+// SIGKILL for the JSON tail at a moment when it has printed commands past its saved state, so
+// that the next run prints some again and the reader has to drop them. The state file moves
+// after every write, so the moment is caught with the tail stopped (SIGSTOP): while it stands
+// still, what it printed and what it saved cannot move.
 void kill_json_tail(Tail& t, const fs::path& state) {
   BackgroundProcess& p = t.last();
   std::int64_t printed = -1, saved = -1;
   const bool ok = wait_until(
       [&] {
+        p.signal(SIGSTOP);
+        if (!wait_until([&] { return is_stopped(p.pid()); }, 5s, 1ms)) return false;
+        // What we read of its output may lag what it wrote: that errs on the safe side.
         printed = last_printed_end(p);
         saved = fs::exists(state) ? state_offset(state) : -1;
-        return saved >= 0 && printed > saved;
+        if (saved >= 0 && printed > saved) return true;
+        p.signal(SIGCONT);
+        return false;
       },
-      20s, 10ms);
+      20s, 5ms);
   REQUIRE_MESSAGE(ok, "the JSON tail printed up to ", printed, ", saved ", saved, "; ",
                   p.describe());
   t.stop(SIGKILL, 128 + SIGKILL);
@@ -423,13 +441,15 @@ void pipe_into(int port, const fs::path& file, std::string_view what) {
   CHECK(r.out.find("errors: 0,") != std::string::npos);
 }
 
-// Checks that bytes are whole RESP commands (arrays of bulk strings); returns how many.
-std::size_t count_commands(std::string_view s, std::string_view who) {
-  std::size_t pos = 0, n = 0;
+// The commands in bytes that must be whole RESP commands (arrays of bulk strings); a failed
+// check names where they are not.
+std::vector<std::vector<std::string>> parse_commands(std::string_view s, std::string_view who) {
+  std::vector<std::vector<std::string>> out;
+  std::size_t pos = 0;
   auto number = [&](char type) -> std::int64_t {
     if (pos >= s.size() || s[pos] != type) return -1;
     const std::size_t eol = s.find("\r\n", pos);
-    if (eol == std::string_view::npos) return -1;
+    if (eol == std::string_view::npos || eol == pos + 1) return -1;
     std::int64_t v = 0;
     for (std::size_t k = pos + 1; k < eol; ++k) {
       if (s[k] < '0' || s[k] > '9') return -1;
@@ -442,20 +462,40 @@ std::size_t count_commands(std::string_view s, std::string_view who) {
     const std::size_t at = pos;
     const std::int64_t args = number('*');
     bool ok = args > 0;
+    std::vector<std::string> cmd;
     for (std::int64_t a = 0; ok && a < args; ++a) {
       const std::int64_t len = number('$');
-      ok = len >= 0 && s.size() - pos >= static_cast<std::size_t>(len) + 2 &&
-           s.substr(pos + static_cast<std::size_t>(len), 2) == "\r\n";
-      if (ok) pos += static_cast<std::size_t>(len) + 2;
+      const auto n = static_cast<std::size_t>(len);
+      ok = len >= 0 && s.size() - pos >= n + 2 && s.substr(pos + n, 2) == "\r\n";
+      if (ok) cmd.emplace_back(s.substr(pos, n));
+      pos += ok ? n + 2 : 0;
     }
     if (!ok) {
       FAIL_CHECK(who, ": not a whole RESP command at byte ", at, " of ", s.size(), ": ",
                  quote_bytes(s.substr(at, 120)));
-      return n;
+      break;
     }
-    ++n;
+    out.push_back(std::move(cmd));
   }
-  return n;
+  return out;
+}
+
+// A command and the db it applies to, its name in lower case: how the RESP and the JSON output
+// are compared.
+struct DbCommand {
+  std::uint64_t db = 0;
+  std::vector<std::string> args;
+  std::string text() const {
+    std::string s = "db" + std::to_string(db);
+    for (std::size_t i = 0; i < args.size() && i < 4; ++i) s += " " + quote_bytes(args[i], 40);
+    return s;
+  }
+  friend bool operator==(const DbCommand&, const DbCommand&) = default;
+};
+
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+  return s;
 }
 
 std::string keys_per_db(RespClient& c) {
@@ -584,6 +624,7 @@ TEST_CASE("nothing lost: tail --state through SIGINT, SIGTERM, SIGKILL, link cut
   const fs::path rdb = dir / "master.rdb";
   std::string old_replid;
   std::int64_t json_start = -1;
+  std::int64_t resp_feed_from = -1;
 
   {
     auto m1 = std::make_unique<RedisServer>(ServerOptions{.extra_args = lost_master_args()});
@@ -601,6 +642,10 @@ TEST_CASE("nothing lost: tail --state through SIGINT, SIGTERM, SIGKILL, link cut
     // The RESP tail starts from a snapshot of all that.
     resp.start(m1->port());
     wait_acked(c, resp, master_repl_offset(c), "after its snapshot");
+    // Nothing is written from here until the workload starts: the RESP tail's feed is the
+    // workload's writes, all of them.
+    resp_feed_from = master_repl_offset(c);
+    const std::string full_syncs = info_field(c, "stats", "sync_full");
 
     w.start(m1->port());
     w.wait_more(100, "before the first interruption");
@@ -636,8 +681,8 @@ TEST_CASE("nothing lost: tail --state through SIGINT, SIGTERM, SIGKILL, link cut
     wait_acked(c, jsn, after_kill, "reconnected after CLIENT KILL");
     w.wait_more(100, "before the restart");
 
-    // Two full syncs (one per tail), every resume and reconnection partial.
-    CHECK(info_field(c, "stats", "sync_full") == "2");
+    // Every resume and reconnection was partial.
+    CHECK(info_field(c, "stats", "sync_full") == full_syncs);
     CHECK(std::stoi(info_field(c, "stats", "sync_partial_ok")) >= 5);
     CHECK(info_field(c, "stats", "sync_partial_err") == "0");
 
@@ -713,27 +758,10 @@ TEST_CASE("nothing lost: tail --state through SIGINT, SIGTERM, SIGKILL, link cut
     CHECK(state_offset(s) <= master_repl_offset(c));
   }
 
-  // The RESP outputs, concatenated, rebuild the master.
-  {
-    std::string all;
-    for (std::size_t i = 0; i < resp.runs().size(); ++i) {
-      const std::string out = resp.runs()[i]->out();
-      CHECK_MESSAGE(count_commands(out, "RESP run " + std::to_string(i + 1)) > 0, "RESP run ",
-                    i + 1, " printed nothing");
-      all += out;
-    }
-    const fs::path file = dir / "resp.out";
-    std::ofstream(file, std::ios::binary) << all;
-    RedisServer replay(ServerOptions{.extra_args = master_args()});
-    pipe_into(replay.port(), file, "the RESP runs");
-    RespClient rc = replay.client();
-    check_same_data(c, rc, "replayed RESP");
-  }
-
   // The JSON outputs, reprints dropped by offset, rebuild the master.
+  std::vector<Line> kept;  // the JSON feed, each command once
   {
     REQUIRE(json_killed.size() == jsn.runs().size());
-    std::vector<Line> kept;
     std::int64_t seen_end = json_start;  // the feed starts at json_start + 1
     std::size_t dropped = 0;
     std::vector<std::string> wrong;  // the first few faults found
@@ -789,5 +817,64 @@ TEST_CASE("nothing lost: tail --state through SIGINT, SIGTERM, SIGKILL, link cut
     pipe_into(replay.port(), file, "the JSON runs' commands");
     RespClient rc = replay.client();
     check_same_data(c, rc, "replayed JSON");
+  }
+
+  // The RESP outputs, concatenated: the snapshot's commands, then exactly the feed the JSON runs
+  // printed from where the RESP tail's snapshot ends (the writes of the workload), each command
+  // once (no offsets to go by: compared command by command); replayed, they rebuild the master.
+  {
+    std::string all;
+    std::vector<DbCommand> printed;
+    std::uint64_t db = 0;
+    for (std::size_t i = 0; i < resp.runs().size(); ++i) {
+      const std::string out = resp.runs()[i]->out();
+      const std::string who = "RESP run " + std::to_string(i + 1);
+      const std::vector<std::vector<std::string>> cmds = parse_commands(out, who);
+      CHECK_MESSAGE(!cmds.empty(), who, " printed nothing");
+      for (const std::vector<std::string>& cmd : cmds) {
+        if (lower(cmd[0]) == "select" && cmd.size() == 2) {
+          db = std::stoull(cmd[1]);
+          continue;
+        }
+        printed.push_back(DbCommand{db, cmd});
+        printed.back().args[0] = lower(cmd[0]);
+      }
+      all += out;
+    }
+    std::vector<DbCommand> feed;
+    for (const Line& l : kept)
+      if (!is_noise(l) && l.offset > resp_feed_from) feed.push_back(DbCommand{l.db, l.args});
+    REQUIRE(feed.size() > 1000);
+    // From the end backwards: where the two part, if they do.
+    std::size_t same = 0;
+    while (same < feed.size() && same < printed.size() &&
+           printed[printed.size() - 1 - same] == feed[feed.size() - 1 - same])
+      ++same;
+    if (same < feed.size()) {
+      const std::size_t f = feed.size() - 1 - same;
+      const std::size_t p = printed.size() - std::min(printed.size(), same + 1);
+      FAIL_CHECK("the RESP runs and the JSON feed part ", same, " commands before the end (of ",
+                 feed.size(), " written after the RESP snapshot): feed #", f, " ", feed[f].text(),
+                 ", RESP ", printed[p].text(),
+                 f > 0 ? "; the feed's command before: " + feed[f - 1].text() : std::string());
+    }
+    // What comes before the feed is the snapshot: only the commands that rebuild keys.
+    const std::vector<std::string> rebuild = {"del",    "set",    "rpush",     "sadd",
+                                              "zadd",   "hset",   "xadd",      "xsetid",
+                                              "xgroup", "xclaim", "pexpireat", "function"};
+    std::size_t snapshot = printed.size() - same, odd = 0;
+    for (std::size_t i = 0; i < snapshot; ++i)
+      if (std::find(rebuild.begin(), rebuild.end(), printed[i].args[0]) == rebuild.end() &&
+          odd++ < 3)
+        FAIL_CHECK("RESP command #", i,
+                   " before the feed is not the snapshot's: ", printed[i].text());
+    CHECK_MESSAGE(snapshot > 30, "the RESP snapshot holds ", snapshot, " commands");
+
+    const fs::path file = dir / "resp.out";
+    std::ofstream(file, std::ios::binary) << all;
+    RedisServer replay(ServerOptions{.extra_args = master_args()});
+    pipe_into(replay.port(), file, "the RESP runs");
+    RespClient rc = replay.client();
+    check_same_data(c, rc, "replayed RESP");
   }
 }
