@@ -1088,7 +1088,7 @@ TEST_CASE("tail | head -1 on an idle master ends at once and leaves no replica b
   RespClient c = m.client();
   BackgroundProcess p({"/bin/bash", "-c", "\"$1\" tail -p \"$2\" | head -1; exit ${PIPESTATUS[0]}",
                        "bash", binary, std::to_string(m.port())});
-  CHECK_MESSAGE(p.wait(3s) == 0, p.describe());
+  CHECK_MESSAGE(p.wait(2s) == 0, p.describe());
   CHECK(parse_json_lines(p.out()).size() == 1);
   CHECK(wait_until([&] { return info_field(c, "replication", "connected_slaves") == "0"; }, 2s));
 }
