@@ -15,12 +15,6 @@ std::size_t utf8_sequence(std::string_view s) {
   return n != 0 && n <= s.size() && utf8_valid(s.substr(0, n)) ? n : 0;
 }
 
-void append_hex(std::string& out, unsigned char c) {
-  static constexpr char hex[] = "0123456789abcdef";
-  const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-  out.append(esc, 4);
-}
-
 }  // namespace
 
 void append_terminal_safe(std::string& out, std::string_view s) {
@@ -41,25 +35,7 @@ void append_terminal_safe(std::string& out, std::string_view s) {
         continue;
       }
     }
-    switch (c) {
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\a':
-        out.append("\\a");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      default:
-        append_hex(out, c);
-    }
+    append_byte_escape(out, c);
     ++i;
   }
 }

@@ -209,39 +209,42 @@ void append_repr(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-void append_repr_body(std::string& out, std::string_view s) {
+void append_byte_escape(std::string& out, unsigned char c) {
   static constexpr char hex[] = "0123456789abcdef";
+  switch (c) {
+    case '\n':
+      out.append("\\n");
+      break;
+    case '\r':
+      out.append("\\r");
+      break;
+    case '\t':
+      out.append("\\t");
+      break;
+    case '\a':
+      out.append("\\a");
+      break;
+    case '\b':
+      out.append("\\b");
+      break;
+    default: {
+      const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+      out.append(esc, 4);
+    }
+  }
+}
+
+void append_repr_body(std::string& out, std::string_view s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\a':
-        out.append("\\a");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      default:
-        if (c >= 0x20 && c < 0x7f) {
-          out.push_back(ch);
-        } else {
-          const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-          out.append(esc, 4);
-        }
+    if (c == '\\') {
+      out.append("\\\\");
+    } else if (c == '"') {
+      out.append("\\\"");
+    } else if (c >= 0x20 && c < 0x7f) {
+      out.push_back(ch);
+    } else {
+      append_byte_escape(out, c);
     }
   }
 }

@@ -43,6 +43,8 @@ void append_json_escaped(std::string& out, std::string_view utf8);
 void append_repr(std::string& out, std::string_view bytes);
 // The same without the quotes; byte by byte, so pieces may be cut anywhere.
 void append_repr_body(std::string& out, std::string_view bytes);
+// One byte as redis-cli escapes it: \n \r \t \a \b, else \xHH.
+void append_byte_escape(std::string& out, unsigned char c);
 // Shortest text that reads back as the same double; "inf", "-inf", "nan" for the specials.
 void append_double(std::string& out, double d);
 void append_int(std::string& out, std::int64_t v);
