@@ -4,16 +4,9 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/bytes.hpp"
+
 namespace redis_repl::core {
-namespace {
-
-template <class T>
-bool parse_number(std::string_view s, T& out) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return !s.empty() && r.ec == std::errc{} && r.ptr == s.data() + s.size();
-}
-
-}  // namespace
 
 std::map<std::string, std::string, std::less<>> parse_info(std::string_view text) {
   std::map<std::string, std::string, std::less<>> out;
@@ -48,13 +41,13 @@ std::vector<ListedReplica> listed_replicas(
       if (k == "ip") {
         r.ip = std::string(v);
       } else if (k == "port") {
-        parse_number(v, r.port);
+        parse_decimal(v, r.port);
       } else if (k == "state") {
         r.state = std::string(v);
       } else if (k == "offset") {
-        parse_number(v, r.offset);
+        parse_decimal(v, r.offset);
       } else if (k == "lag") {
-        parse_number(v, r.ack_age_s);
+        parse_decimal(v, r.ack_age_s);
       }
     }
     out.push_back(std::move(r));
