@@ -46,6 +46,7 @@ class OutBuffer {
   bool flush();
 
   void set_line_mode(bool on) noexcept { line_mode_ = on; }
+  bool line_mode() const noexcept { return line_mode_; }
   bool closed() const noexcept { return closed_; }  // the reader went away (EPIPE)
   // The reader went away, seen before any write failed (poll on a pipe).
   void mark_closed() noexcept { closed_ = true; }
