@@ -557,7 +557,7 @@ void register_tail(CLI::App& app, Runner& runner) {
       ->check(number_in(0.001, 1e9, "seconds"));
   cmd->add_flag("--line-buffered", o->line_buffered,
                 "Write each line as it comes, also to a pipe or a file (default: on a terminal "
-                "only; elsewhere one write per read from the master)");
+                "only; elsewhere blocks of 64 KiB or more, held at most 10 ms)");
   cmd->add_flag("--ack-written", o->ack_written,
                 "ACK exactly what reached the output, so WAIT counts this tail (default: one "
                 "byte less, so no WAIT or FAILOVER is ever satisfied by it)");
