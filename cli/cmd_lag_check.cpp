@@ -1,10 +1,8 @@
 // `redis-repl lag-check`: how far behind are the replicas, in bytes and in seconds, with the exit
 // codes of the monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -16,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/diagnostics.hpp"
 #include "cli/options.hpp"
+#include "cli/output_file.hpp"
 #include "core/lag.hpp"
 #include "core/net/lag_probe.hpp"
 #include "formats/lag_report.hpp"
@@ -92,33 +91,6 @@ formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeCon
   return r;
 }
 
-// --output FILE: each sample replaces the file whole (a temporary file beside it, written,
-// fsync'ed and renamed), so a reader such as the textfile collector never sees a partial one.
-void replace_file(const std::string& path, const std::string& text) {
-  std::string dir = ".";
-  if (const std::size_t slash = path.rfind('/'); slash != std::string::npos)
-    dir = slash == 0 ? "/" : path.substr(0, slash);
-  std::string tmp = dir + "/.redis-repl-lag.XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw Fatal(ExitCode::io, "cannot create a temporary file in " + dir);
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  bool ok = ::fchmod(fd, 0666 & ~mask) == 0;
-  std::size_t done = 0;
-  while (ok && done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<std::size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw Fatal(ExitCode::io, "cannot write " + path);
-  }
-}
-
 int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
   try {
     resolve_connection_options(cmd, o.conn);
@@ -140,6 +112,8 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     if (o.min_replicas < 0) throw Fatal(ExitCode::usage, "--min-replicas cannot be negative");
     if (cmd.count("--output") && o.output.empty())
       throw Fatal(ExitCode::usage, "--output wants a file name");
+    // By the rules of every file written (cli/output_file.hpp), found out before connecting.
+    if (!o.output.empty()) check_output_writable(o.output, "output file", false);
     core::Thresholds t{o.warn_bytes, o.crit_bytes, o.warn_seconds, o.crit_seconds};
     if (t.warn_bytes && t.crit_bytes && *t.warn_bytes > *t.crit_bytes)
       throw Fatal(ExitCode::usage, "--warn-bytes is above --crit-bytes");
@@ -177,7 +151,8 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
       if (!o.output.empty()) {
         std::string text;
         formats::write_lag(text, r, format, t, o.watch_s > 0);
-        replace_file(o.output, text);
+        // Each sample replaces the file whole, so a textfile collector never reads half of one.
+        write_whole_file(o.output, "output file", text);
       } else {
         formats::write_lag(out.buffer(), r, format, t, o.watch_s > 0);
         out.flush();

@@ -230,6 +230,26 @@ TEST_CASE("lag_check monitoring: inspectors are counted once, never a series; a 
     INFO(shown(bad));
     CHECK(bad.code == 3);
     CHECK(bad.err.starts_with("redis-repl: "));
+    // A symbolic link is never written through (its target stays as it was): it is replaced.
+    const std::filesystem::path target = dir / "target";
+    {
+      std::ofstream t(target);
+      t << "keep\n";
+    }
+    const std::filesystem::path link = dir / "link.prom";
+    std::filesystem::create_symlink(target, link);
+    const Run l = with({"--format", "prometheus", "--output", link.string()});
+    INFO(shown(l));
+    CHECK(l.code == 0);
+    CHECK_FALSE(std::filesystem::is_symlink(link));
+    std::ifstream kept(target);
+    const std::string k((std::istreambuf_iterator<char>(kept)), std::istreambuf_iterator<char>());
+    CHECK(k == "keep\n");
+    // A directory is refused before anything is measured.
+    const Run d = with({"--format", "prometheus", "--output", dir.string()});
+    INFO(shown(d));
+    CHECK(d.code == 3);
+    CHECK(d.err.find("output file") != std::string::npos);
   }
   std::filesystem::remove_all(dir);
 
