@@ -194,9 +194,6 @@ class TailHandler final : public core::net::SessionHandler {
         return emit(e);
       case core::Event::Kind::command:
         written_to_ = e.end_offset;
-        // The master waits on a GETACK (a WAIT): answer it with the output written.
-        if (e.args.size() >= 2 && lower(e.args[0]) == "replconf" && lower(e.args[1]) == "getack")
-          flush_now_ = true;
         if (wanted(e)) {
           if (!emit(e)) return false;
           ++printed_;
@@ -219,10 +216,10 @@ class TailHandler final : public core::net::SessionHandler {
     // burst left behind). On a terminal, or with --line-buffered, lines go out as they come.
     const auto now = Clock::now();
     if (out_.line_mode() || out_.buffer().size() >= (64u << 10) ||
-        now - last_flush_ >= std::chrono::milliseconds(10) || flush_now_) {
+        now - last_flush_ >= std::chrono::milliseconds(10) || replica_->ack_requested()) {
+      // (A GETACK waits for the output: a WAIT on the master is answered at once.)
       out_.flush();
       last_flush_ = now;
-      flush_now_ = false;
     }
     if (!out_.ok()) return -1;
     // The batch ends at produced(): it counts as written once the reader has taken that far.
@@ -349,7 +346,6 @@ class TailHandler final : public core::net::SessionHandler {
   std::int64_t saved_offset_ = -1;
   Clock::time_point last_sync_{};
   Clock::time_point last_flush_{};
-  bool flush_now_ = false;
   std::string saved_replid_;
   Clock::time_point session_start_{};
   bool synced_ = false;

@@ -129,6 +129,8 @@ class Replica {
   std::int64_t boundary() const noexcept { return boundary_; }
   std::uint64_t boundary_db() const noexcept { return boundary_db_; }
   bool streaming() const noexcept;
+  // The master asked for an ACK (REPLCONF GETACK) that has not gone out yet.
+  bool ack_requested() const noexcept { return getack_offset_ >= 0; }
 
  private:
   enum class Phase : std::uint8_t;
