@@ -1,5 +1,8 @@
 #include "core/net/client.hpp"
 
+#include <cstdio>
+#include <random>
+
 namespace redis_repl::core::net {
 
 using asio::ip::tcp;
@@ -126,6 +129,13 @@ std::string authenticate(Client& c, const std::string& user, const std::string& 
   if (!err.empty()) return err;
   if (r.is_error()) return "AUTH failed: " + r.str;
   return {};
+}
+
+std::string private_channel(std::string_view purpose) {
+  std::random_device rd;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  return "__redis-repl:" + std::string(purpose) + ":" + buf;
 }
 
 }  // namespace redis_repl::core::net

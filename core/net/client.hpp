@@ -56,6 +56,10 @@ class Client {
   bool reading_ = false;
 };
 
+// "__redis-repl:<purpose>:<16 random hex digits>": a pub/sub channel no one else uses. The
+// replica treats every PUBLISH on a "__redis-repl:" channel as housekeeping.
+std::string private_channel(std::string_view purpose);
+
 // AUTH when a password is set. Empty on success.
 std::string authenticate(Client& c, const std::string& user, const std::string& password,
                          Deadline deadline);

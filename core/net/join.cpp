@@ -1,6 +1,5 @@
 #include "core/net/join.hpp"
 
-#include <random>
 #include <thread>
 
 #include "core/bytes.hpp"
@@ -9,15 +8,6 @@
 
 namespace redis_repl::core::net {
 namespace {
-
-std::string random_hex(std::size_t n) {
-  std::random_device rd;
-  std::mt19937_64 rng((std::uint64_t{rd()} << 32) ^ rd());
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) s.push_back(hex[rng() % 16]);
-  return s;
-}
 
 // INFO replication's backlog state; empty on success.
 std::string backlog_active(Client& c, Deadline deadline, bool& active) {
@@ -71,7 +61,7 @@ std::string find_join_point(const Endpoint& endpoint, const std::string& user,
     out.created_backlog = true;
   }
 
-  out.pin_channel = "__redis-repl:pin:" + random_hex(16);
+  out.pin_channel = private_channel("pin");
   // One round trip: nothing of another client can come between INFO and the PUBLISH.
   Reply r;
   for (const auto& cmd : {std::initializer_list<std::string_view>{"MULTI"},

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <memory>
 #include <optional>
-#include <random>
 
 #include "core/net/client.hpp"
 #include "core/replica.hpp"
@@ -209,12 +208,7 @@ LagReport measure_lag(const LagProbeConfig& config) {
   } else {
     for (const Endpoint& e : config.replicas) targets.push_back(Target{e, {}, {}, {}});
   }
-  const std::string channel = [] {
-    std::random_device rd;
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
-    return std::string("__redis-repl:lag:") + buf;
-  }();
+  const std::string channel = private_channel("lag");
 
   for (Target& t : targets) {
     ReplicaLag& r = t.lag;
