@@ -16,6 +16,7 @@
 #include "cli/diagnostics.hpp"
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
+#include "cli/report_options.hpp"
 #include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
 #include "core/rdb_parser.hpp"
@@ -37,6 +38,7 @@ struct DumpRdbOptions {
   std::vector<std::string> match;
   std::vector<std::string> types;
   std::uint64_t largest = 0;
+  ReportFlags report;
 };
 
 class InputFile {
@@ -113,6 +115,7 @@ struct Output {
       throw Fatal(ExitCode::usage, "--largest goes with --format memory");
     sink = o.check                             ? formats::make_check_sink(out)
            : format == formats::Format::memory ? formats::make_memory_sink(out, o.largest)
+           : format == formats::Format::report ? formats::make_report_sink(out, o.report.options)
                                                : formats::make_sink(format, out);
     filtered = std::make_unique<core::FilterVisitor>(filter, *sink);
   }
@@ -308,6 +311,7 @@ int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
 }
 
 int run_dump_rdb(DumpRdbOptions& o, CLI::App& cmd) {
+  resolve_report_options(cmd, o.format == "report", o.report);
   if (!o.file.empty() && !o.output.empty())
     throw Fatal(ExitCode::usage,
                 "-o writes the snapshot a master sends; with --file, use --format");
@@ -333,13 +337,15 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
                   "renamed into place once complete and verified")
       ->option_text("FILE");
   cmd->add_option("--format", o->format,
-                  "Output format: json (default), human, resp, keys or memory (a CSV row per key)")
-      ->check(CLI::IsMember({"json", "human", "resp", "keys", "memory"}))
+                  "Output format: json (default), human, resp, keys, memory (a CSV row per key) "
+                  "or report (where the memory goes: totals, top keys and prefixes, expiries)")
+      ->check(CLI::IsMember({"json", "human", "resp", "keys", "memory", "report"}))
       ->option_text("FORMAT");
   cmd->add_option("--largest", o->largest,
                   "With --format memory: only the N keys using the most memory, largest first")
       ->option_text("N")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000000}));
+  add_report_options(*cmd, o->report);
   cmd->add_flag(
       "--check", o->check,
       "Only verify the snapshot and print totals per db and type and the checksum verdict");

@@ -18,6 +18,7 @@
 #include "cli/diagnostics.hpp"
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
+#include "cli/report_options.hpp"
 #include "core/glob.hpp"
 #include "core/net/join.hpp"
 #include "core/net/session.hpp"
@@ -50,6 +51,8 @@ struct TailOptions {
   bool ack_written = false;
   std::string spool_dir;                 // empty: $TMPDIR, else /tmp
   std::uint64_t spool_max = 1ull << 30;  // 0: no spool, a slow reader slows the reading
+  ReportFlags report;
+  bool snapshot_only = false;  // --format report: the snapshot's report, then stop
 };
 
 // Where to pick the stream up: the master's replid, the last command boundary, its db.
@@ -191,7 +194,8 @@ class TailHandler final : public core::net::SessionHandler {
       case core::Event::Kind::transfer_end:
         synced_ = true;
         streamed_ = true;  // from here on, a lost link is mended by reconnecting
-        return emit(e);
+        // A report is of the snapshot: it is written, and there is no feed to follow.
+        return emit(e) && !o_.snapshot_only;
       case core::Event::Kind::command:
         written_to_ = e.end_offset;
         if (wanted(e)) {
@@ -357,8 +361,15 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
   if (!o.state_file.empty() && !o.from_rdb.empty())
     throw Fatal(ExitCode::usage, "--state and --from-rdb both say where to resume: give one");
   formats::Format format = formats::Format::json;
-  if (!formats::parse_format(o.format, format) || format == formats::Format::keys)
-    throw Fatal(ExitCode::usage, "tail writes json, human or resp, not '" + o.format + "'");
+  if (!formats::parse_format(o.format, format) || format == formats::Format::keys ||
+      format == formats::Format::memory)
+    throw Fatal(ExitCode::usage, "tail writes json, human, resp or report, not '" + o.format + "'");
+  o.snapshot_only = format == formats::Format::report;
+  if (o.snapshot_only && (!o.snapshot || !o.state_file.empty() || !o.from_rdb.empty()))
+    throw Fatal(ExitCode::usage,
+                "--format report reports the snapshot: it wants --snapshot, and no --state or "
+                "--from-rdb");
+  resolve_report_options(cmd, o.snapshot_only, o.report);
 
   ResumePoint resume;
   if (!o.state_file.empty()) {
@@ -374,7 +385,9 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
   // A pipe whose reader falls behind: spool rather than make the master drop us.
   out.spool_to(o.spool_dir, o.spool_max);
   if (!out.ok()) throw Fatal(ExitCode::io, out.failure());
-  std::unique_ptr<formats::Sink> sink = formats::make_sink(format, out);
+  std::unique_ptr<formats::Sink> sink = o.snapshot_only
+                                            ? formats::make_report_sink(out, o.report.options)
+                                            : formats::make_sink(format, out);
   core::KeyFilter filter;
   filter.dbs = o.dbs;
   filter.globs = o.match;
@@ -517,9 +530,12 @@ void register_tail(CLI::App& app, Runner& runner) {
       app.add_subcommand("tail", "Join a master as a replica and print its command feed");
   cmd->set_help_flag("--help", "Print this help and exit");
   add_connection_options(*cmd, o->conn);
-  cmd->add_option("--format", o->format, "Output format: json (default), human or resp")
-      ->check(CLI::IsMember({"json", "human", "resp"}))
+  cmd->add_option("--format", o->format,
+                  "Output format: json (default), human or resp; or, with --snapshot, report "
+                  "(the snapshot's key-space report, then exit)")
+      ->check(CLI::IsMember({"json", "human", "resp", "report"}))
       ->option_text("FORMAT");
+  add_report_options(*cmd, o->report);
   cmd->add_flag("--snapshot", o->snapshot,
                 "Print every key of the snapshot first, then the boundary, then the feed");
   cmd->add_option("--state", o->state_file,

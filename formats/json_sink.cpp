@@ -518,6 +518,8 @@ bool parse_format(std::string_view name, Format& out) noexcept {
     out = Format::keys;
   } else if (name == "memory") {
     out = Format::memory;
+  } else if (name == "report") {
+    out = Format::report;
   } else {
     return false;
   }
@@ -532,6 +534,8 @@ std::unique_ptr<Sink> make_sink(Format format, OutBuffer& out) {
       return make_sized_sink(make_human_sink(out), out);
     case Format::memory:
       return make_memory_sink(out);
+    case Format::report:
+      return make_report_sink(out, ReportOptions{});
     case Format::resp:
       return make_resp_sink(out);
     case Format::keys:

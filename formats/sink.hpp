@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "core/key_size.hpp"
@@ -17,7 +18,7 @@
 
 namespace redis_repl::formats {
 
-enum class Format : std::uint8_t { json, human, resp, keys, memory };
+enum class Format : std::uint8_t { json, human, resp, keys, memory, report };
 bool parse_format(std::string_view name, Format& out) noexcept;
 
 class Sink : public core::RdbVisitor {
@@ -59,6 +60,18 @@ std::unique_ptr<Sink> make_check_sink(OutBuffer& out);
 // One CSV row per key with the columns of redis-rdb-tools' memory report; largest > 0 keeps
 // only that many keys, the largest by estimated memory, written largest first at the end.
 std::unique_ptr<Sink> make_memory_sink(OutBuffer& out, std::uint64_t largest = 0);
+// --format report: totals per db, type and encoding, the top keys by memory, by elements and by
+// their largest element, the biggest key of each type, the top key prefixes and the expiry
+// distribution, written at the end as tables for people or as one JSON document.
+struct ReportOptions {
+  std::uint64_t top = 20;             // rows in each top list
+  std::string separators = ":";       // any of these ends a prefix; empty: no prefix table
+  std::uint64_t prefix_depth = 2;     // prefixes up to this many separators deep
+  std::uint64_t prefix_cap = 100000;  // prefixes held at most (then the least used half goes)
+  bool json = false;
+  std::int64_t now_ms = 0;  // expiries are placed against the RDB's save time, else this
+};
+std::unique_ptr<Sink> make_report_sink(OutBuffer& out, const ReportOptions& options);
 // Feeds every key's events to a core::KeySizer as they pass to inner, and gives inner the key's
 // size facts (on_key_size) before its on_key_end.
 std::unique_ptr<Sink> make_sized_sink(std::unique_ptr<Sink> inner, OutBuffer& out);

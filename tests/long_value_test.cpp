@@ -94,6 +94,8 @@ TEST_CASE("long values: every format, --check, -o and tail --snapshot stay under
       {"dump-rdb", "--file", rdb.string(), "--format", "human"},
       {"dump-rdb", "--file", rdb.string(), "--format", "resp"},
       {"dump-rdb", "--file", rdb.string(), "--format", "keys"},
+      {"dump-rdb", "--file", rdb.string(), "--format", "memory"},
+      {"dump-rdb", "--file", rdb.string(), "--format", "report"},
       {"dump-rdb", "--file", rdb.string(), "--check"},
       {"dump-rdb", "--file", rdb.string(), "--match", "small"},
       {"dump-rdb", "-p", std::to_string(master.port()), "-o", (dir / "out.rdb").string()},
