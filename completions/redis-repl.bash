@@ -67,7 +67,11 @@ _redis_repl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W 'json human resp' -- "$cur"))
+                    COMPREPLY=($(compgen -W 'json human resp report' -- "$cur"))
+                    return 0
+                    ;;
+                --report-format)
+                    COMPREPLY=($(compgen -W 'human json' -- "$cur"))
                     return 0
                     ;;
                 --spool)
@@ -75,14 +79,14 @@ _redis_repl() {
                     return 0
                     ;;
                 --db | --match | --command | --exclude-command | --count | --duration | \
-                    --spool-max | --announce-port)
+                    --spool-max | --announce-port | --top | --prefix-separators | --prefix-depth)
                     return 0 # a number, a glob or a name: nothing to offer
                     ;;
             esac
             COMPREPLY=($(compgen -W "$connection --format --snapshot --state
                 --allow-full-resync --from-rdb --db --match --command --exclude-command
                 --noise --count --duration --line-buffered --ack-written --spool --spool-max
-                --announce-port
+                --announce-port --top --prefix-separators --prefix-depth --report-format
                 --help" -- "$cur"))
             ;;
         dump-rdb)
@@ -92,19 +96,24 @@ _redis_repl() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W 'json human resp keys memory' -- "$cur"))
+                    COMPREPLY=($(compgen -W 'json human resp keys memory report' -- "$cur"))
+                    return 0
+                    ;;
+                --report-format)
+                    COMPREPLY=($(compgen -W 'human json' -- "$cur"))
                     return 0
                     ;;
                 --type)
                     COMPREPLY=($(compgen -W 'string list set zset hash stream module' -- "$cur"))
                     return 0
                     ;;
-                --db | --match | --largest)
-                    return 0 # a number or a glob: nothing to offer
+                --db | --match | --largest | --top | --prefix-separators | --prefix-depth)
+                    return 0 # a number, a glob or characters: nothing to offer
                     ;;
             esac
             COMPREPLY=($(compgen -W "$connection --file -o --output --format --check --db
-                --match --type --largest -q --quiet --help" -- "$cur"))
+                --match --type --largest --top --prefix-separators --prefix-depth --report-format
+                -q --quiet --help" -- "$cur"))
             ;;
         lag-check)
             case $prev in

@@ -35,7 +35,14 @@ complete -c redis-repl -n $any -l timeout -x -d 'Seconds without progress before
 
 # tail
 set -l tail '__fish_seen_subcommand_from tail'
-complete -c redis-repl -n $tail -l format -x -a 'json human resp' -d 'Output format'
+complete -c redis-repl -n $tail -l format -x -a 'json human resp report' -d 'Output format'
+complete -c redis-repl -n $tail -l top -x -d 'With --format report: rows in each top list (default 20)'
+complete -c redis-repl -n $tail -l prefix-separators -x \
+    -d 'With --format report: characters that end a key prefix (default :)'
+complete -c redis-repl -n $tail -l prefix-depth -x \
+    -d 'With --format report: prefixes up to this many separators deep (default 2)'
+complete -c redis-repl -n $tail -l report-format -x -a 'human json' \
+    -d 'With --format report: tables for people or one JSON document'
 complete -c redis-repl -n $tail -l snapshot \
     -d 'Print every key of the snapshot first, then the feed'
 complete -c redis-repl -n $tail -l state -r -F \
@@ -68,8 +75,15 @@ complete -c redis-repl -n $dump_rdb -l file -r -F \
     -d 'Read the RDB from this file (- for stdin) instead of a master'
 complete -c redis-repl -n $dump_rdb -s o -l output -r -F \
     -d 'Write the master\'s snapshot as sent to this file (- for stdout)'
-complete -c redis-repl -n $dump_rdb -l format -x -a 'json human resp keys memory' \
+complete -c redis-repl -n $dump_rdb -l format -x -a 'json human resp keys memory report' \
     -d 'Output format'
+complete -c redis-repl -n $dump_rdb -l top -x -d 'With --format report: rows in each top list (default 20)'
+complete -c redis-repl -n $dump_rdb -l prefix-separators -x \
+    -d 'With --format report: characters that end a key prefix (default :)'
+complete -c redis-repl -n $dump_rdb -l prefix-depth -x \
+    -d 'With --format report: prefixes up to this many separators deep (default 2)'
+complete -c redis-repl -n $dump_rdb -l report-format -x -a 'human json' \
+    -d 'With --format report: tables for people or one JSON document'
 complete -c redis-repl -n $dump_rdb -l check -d 'Only verify the snapshot and print totals'
 complete -c redis-repl -n $dump_rdb -l largest -x \
     -d 'With --format memory: only the N keys using the most memory'
