@@ -1,7 +1,9 @@
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/diagnostics.hpp"
@@ -22,6 +24,81 @@ void register_all(CLI::App& app, Runner& runner) {
   register_lag_check(app, runner);
 }
 
+namespace {
+
+// Edits (insert, delete, replace, swap two neighbours) from a to b.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The candidate nearest to word, when it is near enough to be what was meant; else empty.
+std::string nearest(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const std::string& c : candidates) {
+    const std::size_t d = edit_distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+bool looks_like_file(std::string_view arg) {
+  return arg.find('/') != std::string_view::npos ||
+         (arg.size() > 4 && arg.substr(arg.size() - 4) == ".rdb") || arg == "-";
+}
+
+// What a parse error means in our terms: the nearest subcommand or flag, or the flag that was
+// meant for a file name. Empty when there is nothing to add.
+std::string hint_for(const CLI::App& app, bool extras, int argc, const char* const* argv) {
+  if (argc < 2) return {};
+  const std::string first = argv[1];
+  std::vector<std::string> names;
+  const CLI::App* sub = nullptr;
+  for (const CLI::App* s : app.get_subcommands({})) {
+    names.push_back(s->get_name());
+    if (s->get_name() == first) sub = s;
+  }
+  if (!sub) {
+    if (first.empty() || first[0] == '-') return {};
+    const std::string near = nearest(first, names);
+    return "'" + first + "' is not a subcommand" +
+           (near.empty() ? " (tail, dump-rdb or lag-check)" : "; did you mean '" + near + "'?");
+  }
+  // Only for arguments the subcommand did not take (not for a bad value of a known flag).
+  if (!extras) return {};
+  std::vector<std::string> flags;
+  for (const CLI::Option* o : sub->get_options())
+    for (const std::string& l : o->get_lnames()) flags.push_back("--" + l);
+  for (const std::string& arg : sub->remaining()) {
+    if (arg.rfind("--", 0) == 0 && arg.size() > 2) {
+      const std::string name = arg.substr(0, arg.find('='));
+      if (std::find(flags.begin(), flags.end(), name) != flags.end()) continue;
+      const std::string near = nearest(name, flags);
+      if (!near.empty()) return "unknown option '" + name + "'; did you mean '" + near + "'?";
+      return "unknown option '" + name + "'; see redis-repl " + first + " --help";
+    }
+    if (first == "dump-rdb" && looks_like_file(arg))
+      return "to read the RDB file '" + arg + "', use --file " + arg;
+  }
+  return {};
+}
+
+}  // namespace
+
 int run_main(int argc, const char* const* argv) {
   CLI::App app{"redis-repl: see what Redis replication carries", "redis-repl"};
   Runner runner;
@@ -30,7 +107,9 @@ int run_main(int argc, const char* const* argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    print_error(e.what());
+    const std::string hint =
+        hint_for(app, dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr, argc, argv);
+    print_error(hint.empty() ? std::string(e.what()) : hint);
     std::fputs("Run with --help for more information.\n", stderr);
     // lag-check speaks the monitoring-plugin convention: bad arguments are UNKNOWN.
     if (argc > 1 && std::string_view(argv[1]) == "lag-check") return 3;
@@ -40,7 +119,12 @@ int run_main(int argc, const char* const* argv) {
   try {
     return runner ? runner() : static_cast<int>(ExitCode::usage);
   } catch (const Fatal& e) {
-    print_error(e.what());
+    std::string message = e.what();
+    // dump-rdb reads from a master unless told --file: say so when there is none.
+    const CLI::App* dump = app.get_subcommand("dump-rdb");
+    if (e.code() == ExitCode::connect && dump->parsed() && dump->count("--file") == 0)
+      message += " (dump-rdb reads from a master; to read an RDB file, use --file PATH)";
+    print_error(message);
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
     print_error(std::string("internal error: ") + e.what());

@@ -441,3 +441,44 @@ TEST_CASE("cli: bad numbers, ports and URIs are usage errors, found before conne
   }
   CHECK(master.connections() == 0);
 }
+
+TEST_CASE("cli: mistakes get hints: the nearest subcommand or flag, --file for a file name") {
+  using redis_repl::test::run_program;
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"taill"}, 2, "'taill' is not a subcommand; did you mean 'tail'?"},
+      {{"dumprdb"}, 2, "did you mean 'dump-rdb'?"},
+      {{"lag-chek"}, 2, "did you mean 'lag-check'?"},
+      {{"frobnicate"}, 2, "'frobnicate' is not a subcommand (tail, dump-rdb or lag-check)"},
+      {{"dump-rdb", "dump.rdb"}, 2, "to read the RDB file 'dump.rdb', use --file dump.rdb"},
+      {{"dump-rdb", "--format", "json", "backups/x"}, 2, "use --file backups/x"},
+      {{"tail", "--formt", "json"}, 2, "unknown option '--formt'; did you mean '--format'?"},
+      {{"dump-rdb", "--fiel", "x.rdb"}, 2, "did you mean '--file'?"},
+      {{"lag-check", "--crit-byte", "10"}, 3, "did you mean '--crit-bytes'?"},
+      {{"tail", "--zzzzzzzz"}, 2, "unknown option '--zzzzzzzz'; see redis-repl tail --help"},
+      // Nothing listening: the connection error says where, and that --file reads a file.
+      {{"dump-rdb", "-p", "1", "--timeout", "2"},
+       3,
+       "127.0.0.1:1: Connection refused (dump-rdb reads from a master; to read an RDB file, use "
+       "--file PATH)"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {REDIS_REPL_BINARY};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    const auto r = run_program(argv);
+    CAPTURE(c.args[0]);
+    CAPTURE(r.err);
+    CHECK(r.exit_code == c.code);
+    CHECK(r.err.find(c.says) != std::string::npos);
+    CHECK(r.out.empty());
+  }
+  // A bad value of a known flag keeps its own message (no guess about files).
+  const auto v = run_program({REDIS_REPL_BINARY, "dump-rdb", "--file", "x.rdb", "--db", "-1"});
+  CHECK(v.exit_code == 2);
+  CHECK(v.err.find("--db") != std::string::npos);
+  CHECK(v.err.find("use --file") == std::string::npos);
+}
