@@ -37,14 +37,25 @@ bool is_quicklist(RdbType t) {
 }
 
 // A whole string as the server's string2ll reads it: no sign but '-', no leading zero, no space.
+// (Called for every element: most are rejected by their first byte or their length.)
 bool canonical_int(std::string_view s, std::int64_t& v) {
   if (s.empty() || s.size() > 20) return false;
+  const bool negative = s.front() == '-';
+  const std::size_t first = negative ? 1 : 0;
+  if (s.size() == first || s[first] < '0' || s[first] > '9') return false;
+  if (s[first] == '0' && (s.size() > first + 1 || negative)) return false;  // "01", "-0"
+  if (s.size() - first <= 18) {  // cannot overflow
+    std::int64_t n = 0;
+    for (std::size_t i = first; i < s.size(); ++i) {
+      const unsigned d = static_cast<unsigned char>(s[i]) - '0';
+      if (d > 9) return false;
+      n = n * 10 + static_cast<std::int64_t>(d);
+    }
+    v = negative ? -n : n;
+    return true;
+  }
   const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (r.ec != std::errc{} || r.ptr != s.data() + s.size()) return false;
-  const std::size_t digits = s.front() == '-' ? 1 : 0;
-  if (s.size() == digits) return false;
-  if (s[digits] == '0' && (s.size() > digits + 1 || digits)) return false;  // "01", "-0"
-  return true;
+  return r.ec == std::errc{} && r.ptr == s.data() + s.size();
 }
 
 // Buckets of a dict of n entries built by adding them: the table doubles when full, and the old
@@ -192,8 +203,16 @@ void KeySizer::zset_member(std::string_view m, double score) {
     static const std::uint64_t node = expected_skiplist_node();
     entries_memory_ += dict_entry_size + sds_size(m.size()) + node;
   } else {
-    char buf[32];
-    listpack_add(listpack_entry_size(m) + listpack_entry_size(score_text(score, buf)));
+    // A whole score is stored as an integer entry; any other as its text.
+    std::uint64_t score_entry;
+    if (score == static_cast<double>(static_cast<std::int64_t>(score)) && score > -1e17 &&
+        score < 1e17) {
+      score_entry = listpack_int_entry_size(static_cast<std::int64_t>(score));
+    } else {
+      char buf[32];
+      score_entry = listpack_entry_size(score_text(score, buf));
+    }
+    listpack_add(listpack_entry_size(m) + score_entry);
   }
 }
 

@@ -71,6 +71,23 @@ TEST_CASE("key_size: jemalloc size classes, sds and listpack entries") {
   CHECK(listpack_entry_size("007") == 5);  // not canonical: a string
   CHECK(listpack_entry_size("abc") == 5);
   CHECK(listpack_entry_size(std::string(100, 'x')) == 103);
+  // Integers as string2ll reads them, at every length and edge: 18 digits and fewer, 19, the
+  // limits of int64, and what is not one (an entry of 1 + len bytes plus its back-length).
+  CHECK(listpack_entry_size("-1") == 3);
+  CHECK(listpack_entry_size("0") == 2);
+  CHECK(listpack_entry_size("-0") == 4);
+  CHECK(listpack_entry_size("-") == 3);
+  CHECK(listpack_entry_size("+1") == 4);
+  CHECK(listpack_entry_size("1 ") == 4);
+  CHECK(listpack_entry_size("123456789012345678") == 10);
+  CHECK(listpack_entry_size("-123456789012345678") == 10);
+  CHECK(listpack_entry_size("9223372036854775807") == 10);
+  CHECK(listpack_entry_size("-9223372036854775808") == 10);
+  CHECK(listpack_entry_size("9223372036854775808") == 21);   // overflows: a string
+  CHECK(listpack_entry_size("12345678901234567a") == 20);    // 18 characters, not digits
+  CHECK(listpack_entry_size("1234567890123456789a") == 22);  // 20 characters
+  CHECK(listpack_entry_size("2147483648") == 10);
+  CHECK(listpack_entry_size("8388607") == 5);
 }
 
 TEST_CASE("key_size: golden memory CSV of a corpus RDB, and --largest") {
