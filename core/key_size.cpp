@@ -44,7 +44,7 @@ bool canonical_int(std::string_view s, std::int64_t& v) {
   const std::size_t first = negative ? 1 : 0;
   if (s.size() == first || s[first] < '0' || s[first] > '9') return false;
   if (s[first] == '0' && (s.size() > first + 1 || negative)) return false;  // "01", "-0"
-  if (s.size() - first <= 18) {  // cannot overflow
+  if (s.size() - first <= 18) {                                             // cannot overflow
     std::int64_t n = 0;
     for (std::size_t i = first; i < s.size(); ++i) {
       const unsigned d = static_cast<unsigned char>(s[i]) - '0';
@@ -152,6 +152,22 @@ void KeySizer::begin(const KeyInfo& k) {
   info_.key = {};
   start_ = k.offset;
   lp_bytes_ = listpack_empty;
+  const RdbType t = k.rdb_type;
+  verbatim_ = t == RdbType::list_quicklist_2 || t == RdbType::set_listpack ||
+              t == RdbType::zset_listpack || t == RdbType::hash_listpack ||
+              t == RdbType::set_intset;
+}
+
+void KeySizer::blob(const BlobFacts& b) {
+  size_.len += b.records;
+  size_.max_element = std::max(size_.max_element, b.max_len);
+  if (info_.rdb_type == RdbType::list_quicklist_2) {
+    ++nodes_;
+    nodes_memory_ += quicklist_node_size + allocation_size(b.bytes);
+  } else {
+    blob_bytes_ = b.bytes;
+    lp_bytes_ = b.bytes;
+  }
 }
 
 void KeySizer::string_value(std::string_view v) {
@@ -174,21 +190,13 @@ void KeySizer::list_node_add(std::uint64_t raw_len) {
 }
 
 void KeySizer::element(std::string_view e) {
+  if (verbatim_) return;
   ++size_.len;
   size_.max_element = std::max<std::uint64_t>(size_.max_element, e.size());
   const RdbType t = info_.rdb_type;
   if (is_quicklist(t)) {
     list_node_add(e.size());
     node_bytes_ += listpack_entry_size(e);
-  } else if (t == RdbType::set_intset) {
-    std::int64_t v = 0;
-    if (canonical_int(e, v)) {
-      if (v < -2147483648LL || v > 2147483647LL) {
-        int_width_ = 8;
-      } else if ((v < -32768 || v > 32767) && int_width_ < 4) {
-        int_width_ = 4;
-      }
-    }
   } else if (is_hashtable(t)) {
     entries_memory_ += dict_entry_size + sds_size(e.size());
   } else {
@@ -197,6 +205,7 @@ void KeySizer::element(std::string_view e) {
 }
 
 void KeySizer::zset_member(std::string_view m, double score) {
+  if (verbatim_) return;
   ++size_.len;
   size_.max_element = std::max<std::uint64_t>(size_.max_element, m.size());
   if (is_skiplist(info_.rdb_type)) {
@@ -217,6 +226,7 @@ void KeySizer::zset_member(std::string_view m, double score) {
 }
 
 void KeySizer::hash_field(std::string_view f, std::string_view v) {
+  if (verbatim_) return;
   ++size_.len;
   size_.max_element = std::max<std::uint64_t>(size_.max_element, std::max(f.size(), v.size()));
   if (is_hashtable(info_.rdb_type)) {
@@ -286,14 +296,14 @@ KeySize KeySizer::end(const KeyInfo& k, std::uint64_t end_offset) {
       }
       break;
     case ValueType::list:
-      if (nodes_) nodes_memory_ += quicklist_node_size + allocation_size(node_bytes_);
+      if (nodes_ && !verbatim_) nodes_memory_ += quicklist_node_size + allocation_size(node_bytes_);
       value = robj_size + quicklist_size + nodes_memory_;
       size_.encoding = "quicklist";
       break;
     case ValueType::set:
     case ValueType::hash:
       if (t == RdbType::set_intset) {
-        value = robj_size + allocation_size(8 + size_.len * int_width_);
+        value = robj_size + allocation_size(blob_bytes_);
         size_.encoding = "intset";
       } else if (is_hashtable(t)) {
         value = robj_size + dict_size + 8 * dict_buckets(size_.len) + entries_memory_;

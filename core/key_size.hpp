@@ -8,10 +8,12 @@
 // entry (24 bytes), plus, for a key with an expiry, its entry in the expires dictionary (24
 // bytes; MEMORY USAGE leaves that out). Allocations are rounded up to jemalloc's size classes.
 //   string     integer: the object alone; up to 44 bytes embedded with the object; else its sds
-//   listpack   (hash, zset, set in 7.2) the listpack's exact encoded size, computed element by
-//              element as the server encodes them
-//   quicklist  (list) elements packed greedily into 8 KB listpack nodes (list-max-listpack-size
-//              -2), each node 40 bytes plus its listpack
+//   listpack   (hash, zset, set in 7.2) the listpack's exact size: as stored, when the RDB holds
+//              the listpack itself (RDB 10 and later), else computed element by element as the
+//              server encodes them
+//   quicklist  (list) the listpack nodes as stored (RDB 10 and later); for older files the
+//              elements packed greedily into 8 KB listpack nodes (list-max-listpack-size -2);
+//              each node 40 bytes plus its listpack
 //   intset     8 bytes of header and 2, 4 or 8 bytes per member by the widest
 //   hashtable  (set, hash) the dict, a pointer per bucket (power of two), an entry of 24 bytes
 //              and the sds of each member, or of each field and value
@@ -64,6 +66,9 @@ class KeySizer {
   void stream_group(const StreamGroup& g);
   void stream_consumer(const StreamConsumer& c);
   void module_op(const ModuleOp&) {}
+  // A blob the server keeps as it is: its facts replace those of its elements, which are not
+  // counted (they may come before it, or not at all).
+  void blob(const BlobFacts& b);
   // end_offset: the parser's offset once the record is complete.
   KeySize end(const KeyInfo& k, std::uint64_t end_offset);
 
@@ -74,6 +79,10 @@ class KeySizer {
   std::uint64_t start_ = 0;
   KeyInfo info_;
   KeySize size_;
+  // A set, sorted set or hash in a listpack or intset, or a list of listpack nodes, sized from
+  // its blobs (BlobFacts) rather than its elements.
+  bool verbatim_ = false;
+  std::uint64_t blob_bytes_ = 0;
   // String.
   bool int_string_ = false;
   // Listpack-shaped encodings.
@@ -82,8 +91,6 @@ class KeySizer {
   std::uint64_t node_bytes_ = 0;
   std::uint64_t nodes_ = 0;
   std::uint64_t nodes_memory_ = 0;
-  // Intset.
-  std::uint64_t int_width_ = 2;
   // Hashtable and skiplist.
   std::uint64_t entries_memory_ = 0;
   // Stream.

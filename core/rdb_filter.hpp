@@ -67,6 +67,7 @@ class FilterVisitor : public RdbVisitor {
   Flow on_stream_consumer_end() override { return inner_.on_stream_consumer_end(); }
   Flow on_stream_group_end() override { return inner_.on_stream_group_end(); }
   Flow on_module_op(const ModuleOp& op) override { return inner_.on_module_op(op); }
+  Flow on_blob(const BlobFacts& b) override { return inner_.on_blob(b); }
   Flow on_key_end(const KeyInfo& k) override { return inner_.on_key_end(k); }
   Flow on_end(const EndInfo& e) override { return inner_.on_end(e); }
 

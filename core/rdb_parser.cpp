@@ -305,6 +305,21 @@ RdbParser::Status RdbParser::read_stream_id(Cursor& c, StreamId& out) {
   return read_len(c, out.seq);
 }
 
+namespace {
+// The length of a packed item as text, without writing it.
+std::uint64_t text_length(const PackedItem& item) noexcept {
+  if (!item.is_int) return item.str.size();
+  std::uint64_t v = item.num < 0 ? 0 - static_cast<std::uint64_t>(item.num)
+                                 : static_cast<std::uint64_t>(item.num);
+  std::uint64_t n = item.num < 0 ? 2 : 1;
+  while (v >= 10) {
+    v /= 10;
+    ++n;
+  }
+  return n;
+}
+}  // namespace
+
 std::string_view RdbParser::item_text(const PackedItem& item, int slot) noexcept {
   return item.is_int ? format_int(ints_[slot], item.num) : item.str;
 }
@@ -591,6 +606,7 @@ RdbParser::Status RdbParser::step_key(Cursor& c, std::uint8_t type_byte) {
 void RdbParser::begin_key() {
   const Flow f = visitor_.on_key_begin(info_);
   skip_ = f == Flow::skip;
+  facts_ = f == Flow::facts;
   flow(f);
 }
 
@@ -598,6 +614,7 @@ void RdbParser::end_key() {
   info_.end_offset = offset_ + (step_cursor_ ? step_cursor_->used() : 0);
   if (!skip_) flow(visitor_.on_key_end(info_));
   skip_ = false;
+  facts_ = false;
   have_record_start_ = false;
   info_.expire_ms.reset();
   info_.idle_s.reset();
@@ -697,7 +714,8 @@ RdbParser::Status RdbParser::step_element(Cursor& c) {
       const std::uint64_t at = offset_ + c.used();
       if ((s = read_string(c, a, 0)) != Status::ok) return s;
       if (container == 1) {  // QUICKLIST_NODE_CONTAINER_PLAIN: one raw element
-        if (!skip_) flow(visitor_.on_list_item(a));
+        if (!skip_ && !facts_) flow(visitor_.on_list_item(a));
+        if (!skip_) flow(visitor_.on_blob(BlobFacts{a.size(), 1, a.size(), true}));
       } else if (container == 2) {  // QUICKLIST_NODE_CONTAINER_PACKED: a listpack
         if ((s = decode_blob(a, at)) != Status::ok) return s;
       } else {
@@ -843,10 +861,21 @@ RdbParser::Status RdbParser::decode_blob(std::string_view blob, std::uint64_t at
   auto bad = [&](const char* what) {
     return fail(Errc::rdb_corrupt, std::string(what) + " (key '" + key_.substr(0, 64) + "')", at);
   };
+  // Blobs the server keeps as they are: their facts go out after (or, with Flow::facts, instead
+  // of) their elements.
+  const bool verbatim =
+      !skip_ && (type == RdbType::list_quicklist_2 || type == RdbType::set_listpack ||
+                 type == RdbType::zset_listpack || type == RdbType::hash_listpack ||
+                 type == RdbType::set_intset);
+  const bool elements = !skip_ && !(facts_ && verbatim);
+  BlobFacts facts{blob.size(), 0, 0, false};
   auto pairs = [&](auto& reader, int arity) -> Status {
     for (;;) {
       Next n = reader.next(x);
-      if (n == Next::end) return Status::ok;
+      if (n == Next::end) {
+        if (verbatim) flow(visitor_.on_blob(facts));
+        return Status::ok;
+      }
       if (n == Next::error) return bad(reader.error());
       if (arity >= 2 && (n = reader.next(y)) != Next::item)
         return bad(n == Next::error ? reader.error() : "odd number of entries in a paired blob");
@@ -868,7 +897,12 @@ RdbParser::Status RdbParser::decode_blob(std::string_view blob, std::uint64_t at
           return bad("hash field expiry is not a valid time");
         expire = z.num;
       }
-      if (skip_) continue;
+      if (verbatim) {
+        ++facts.records;
+        facts.max_len = std::max(facts.max_len, text_length(x));
+        if (info_.type == ValueType::hash) facts.max_len = std::max(facts.max_len, text_length(y));
+      }
+      if (!elements) continue;
       switch (info_.type) {
         case ValueType::list:
           flow(visitor_.on_list_item(item_text(x, 0)));

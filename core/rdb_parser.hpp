@@ -139,6 +139,7 @@ class RdbParser {
   std::string key_;
   KeyInfo info_;
   bool skip_ = false;
+  bool facts_ = false;  // Flow::facts: blobs loaded as they are come as on_blob only
   bool have_record_start_ = false;
   std::uint64_t record_start_ = 0;
   std::uint64_t left_ = 0;         // elements (or nodes, ops) still to come

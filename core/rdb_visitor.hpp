@@ -4,7 +4,10 @@
 // call returns; copy what you keep. The one exception is KeyInfo::key, valid from on_key_begin to
 // on_key_end. Every callback has a no-op default. Returning Flow::stop makes feed() return
 // Step::stopped once the current item is complete; Flow::skip from on_key_begin parses the value
-// (it is still verified) without any element callbacks or on_key_end for it.
+// (it is still verified) without any element callbacks or on_key_end for it. Flow::facts from
+// on_key_begin asks for a value's size facts rather than its contents where the RDB holds it as
+// a blob the server keeps as it is (see BlobFacts): on_blob comes instead of that blob's element
+// callbacks; every other value comes as with Flow::next, and on_key_end follows.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -15,7 +18,7 @@
 
 namespace redis_repl::core {
 
-enum class Flow : std::uint8_t { next, skip, stop };
+enum class Flow : std::uint8_t { next, skip, stop, facts };
 
 struct StreamId {
   std::uint64_t ms = 0;
@@ -95,6 +98,16 @@ struct EndInfo {
   std::uint64_t computed_crc = 0;  // always computed
 };
 
+// A compact blob that a server loads as it is (a listpack of a set, sorted set or hash, an
+// intset, a node of a quicklist): what a size estimate needs without its elements. It comes
+// after the blob's element callbacks, or instead of them (Flow::facts).
+struct BlobFacts {
+  std::uint64_t bytes = 0;    // the blob's length (decompressed); a plain node: its element's
+  std::uint64_t records = 0;  // elements: list items, set members, zset members, hash fields
+  std::uint64_t max_len = 0;  // the longest element as text (zset: member; hash: field or value)
+  bool plain = false;         // a quicklist PLAIN node: one raw element, not a listpack
+};
+
 class RdbVisitor {
  public:
   virtual ~RdbVisitor() = default;
@@ -148,6 +161,7 @@ class RdbVisitor {
   virtual Flow on_stream_group_end() { return Flow::next; }
   // Module key values and MODULE_AUX records alike.
   virtual Flow on_module_op(const ModuleOp&) { return Flow::next; }
+  virtual Flow on_blob(const BlobFacts&) { return Flow::next; }
   virtual Flow on_key_end(const KeyInfo&) { return Flow::next; }
 
   virtual Flow on_end(const EndInfo&) { return Flow::next; }

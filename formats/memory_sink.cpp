@@ -64,7 +64,7 @@ class MemorySink final : public Sink {
   }
   Flow on_key_begin(const core::KeyInfo& k) override {
     summary_.key(k);
-    return Flow::next;
+    return Flow::facts;  // sizes, not contents: the sized sink gathers them
   }
   void on_key_size(const core::KeySize& s) override { size_ = s; }
   Flow on_key_end(const core::KeyInfo& k) override {

@@ -87,6 +87,10 @@ class SizedSink final : public Sink {
   Flow on_stream_consumer_end() override { return inner_->on_stream_consumer_end(); }
   Flow on_stream_group_end() override { return inner_->on_stream_group_end(); }
   Flow on_module_op(const core::ModuleOp& op) override { return inner_->on_module_op(op); }
+  Flow on_blob(const core::BlobFacts& b) override {
+    sizer_.blob(b);
+    return inner_->on_blob(b);
+  }
   Flow on_key_end(const core::KeyInfo& k) override {
     inner_->on_key_size(sizer_.end(k, k.end_offset));
     return inner_->on_key_end(k);

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/rdb_parser.hpp"
+#include "formats/sink.hpp"
 #include "support/fixtures.hpp"
 #include "support/redis_server.hpp"
 
@@ -88,6 +90,92 @@ TEST_CASE("key_size: jemalloc size classes, sds and listpack entries") {
   CHECK(listpack_entry_size("1234567890123456789a") == 22);  // 20 characters
   CHECK(listpack_entry_size("2147483648") == 10);
   CHECK(listpack_entry_size("8388607") == 5);
+}
+
+namespace {
+
+// Records every key's size facts, asking the parser for values (Flow::next) or for blob facts
+// only (Flow::facts).
+class SizeRecorder final : public redis_repl::formats::Sink {
+ public:
+  SizeRecorder(redis_repl::formats::OutBuffer& out, redis_repl::core::Flow mode,
+               std::vector<std::string>& log)
+      : Sink(out), mode_(mode), log_(log) {}
+  redis_repl::core::Flow on_key_begin(const redis_repl::core::KeyInfo&) override {
+    seen_ = max_ = 0;
+    return mode_;
+  }
+  // The elements as given (with Flow::next), counted here, apart from the sizer.
+  redis_repl::core::Flow on_list_item(std::string_view e) override { return seen(e, e); }
+  redis_repl::core::Flow on_set_member(std::string_view e) override { return seen(e, e); }
+  redis_repl::core::Flow on_zset_member(std::string_view m, double) override { return seen(m, m); }
+  redis_repl::core::Flow on_hash_field(std::string_view f, std::string_view v,
+                                       std::int64_t) override {
+    return seen(f, v);
+  }
+  void on_key_size(const redis_repl::core::KeySize& s) override { size_ = s; }
+  redis_repl::core::Flow on_key_end(const redis_repl::core::KeyInfo& k) override {
+    const bool collection = k.type != redis_repl::core::ValueType::string &&
+                            k.type != redis_repl::core::ValueType::stream &&
+                            k.type != redis_repl::core::ValueType::module;
+    if (mode_ == redis_repl::core::Flow::next && collection) {
+      CHECK_MESSAGE(size_.len == seen_, k.key);
+      CHECK_MESSAGE(size_.max_element == max_, k.key);
+    }
+    std::ostringstream line;
+    line << k.db << " " << k.key << ": len " << size_.len << ", max " << size_.max_element
+         << ", memory " << size_.memory << ", bytes " << size_.bytes << ", " << size_.encoding;
+    log_.push_back(line.str());
+    return redis_repl::core::Flow::next;
+  }
+
+ private:
+  redis_repl::core::Flow seen(std::string_view a, std::string_view b) {
+    ++seen_;
+    max_ = std::max<std::uint64_t>(max_, std::max(a.size(), b.size()));
+    return redis_repl::core::Flow::next;
+  }
+  redis_repl::core::Flow mode_;
+  std::vector<std::string>& log_;
+  std::uint64_t seen_ = 0, max_ = 0;
+  redis_repl::core::KeySize size_;
+};
+
+std::vector<std::string> sizes_of(const std::string& data, redis_repl::core::Flow mode,
+                                  bool& parsed) {
+  std::vector<std::string> log;
+  std::string out;
+  redis_repl::formats::OutBuffer buf(&out);
+  auto sink =
+      redis_repl::formats::make_sized_sink(std::make_unique<SizeRecorder>(buf, mode, log), buf);
+  redis_repl::core::RdbParser p(*sink);
+  parsed = p.feed(data) == redis_repl::core::Step::done;
+  return log;
+}
+
+}  // namespace
+
+TEST_CASE("key_size: sizes from blob facts equal sizes from elements, for every corpus file") {
+  const auto files = redis_repl::test::all_rdb_fixtures();
+  if (files.empty()) {
+    MESSAGE("skipped: the shared RDB corpus is absent");
+    return;
+  }
+  int compared = 0, keys = 0;
+  for (const std::string& name : files) {
+    const std::string data =
+        redis_repl::test::read_file(redis_repl::test::fixtures_dir() + "/" + name);
+    bool by_elements = false, by_facts = false;
+    const auto a = sizes_of(data, redis_repl::core::Flow::next, by_elements);
+    const auto b = sizes_of(data, redis_repl::core::Flow::facts, by_facts);
+    CAPTURE(name);
+    CHECK(by_elements == by_facts);
+    CHECK(a == b);
+    if (by_elements) ++compared;
+    keys += static_cast<int>(a.size());
+  }
+  CHECK(compared > 150);
+  MESSAGE("sizes agree for " << keys << " keys of " << compared << " files");
 }
 
 TEST_CASE("key_size: golden memory CSV of a corpus RDB, and --largest") {
