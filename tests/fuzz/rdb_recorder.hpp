@@ -68,7 +68,13 @@ class RdbRecorder : public core::RdbVisitor {
     }
     in_key_ = true;
     key_ = k.key;
-    return add(line);
+    const Flow f = add(line);
+    // Some keys ask for blob facts instead of elements (on_key_end still follows).
+    if (f == Flow::next && policy_ && (hash_bytes(line) ^ seed_) % 5 == 1) {
+      add("facts");
+      return Flow::facts;
+    }
+    return f;
   }
   Flow on_string(std::string_view v) override {
     FUZZ_CHECK(in_key_ && !in_string_);
@@ -141,6 +147,12 @@ class RdbRecorder : public core::RdbVisitor {
     std::snprintf(d, sizeof d, "%.17g", op.d);
     return add("op " + std::to_string(static_cast<int>(op.kind)) + " " + std::to_string(op.u) +
                " " + d + " " + text(op.str) + " " + text(op.raw));
+  }
+  Flow on_blob(const core::BlobFacts& b) override {
+    FUZZ_CHECK(in_key_ && !in_string_);
+    FUZZ_CHECK(!b.plain || (b.records == 1 && b.max_len == b.bytes));
+    return add("blob " + std::to_string(b.bytes) + " " + std::to_string(b.records) + " " +
+               std::to_string(b.max_len) + (b.plain ? " plain" : ""));
   }
   Flow on_key_end(const core::KeyInfo& k) override {
     FUZZ_CHECK(in_key_ && !in_string_);
