@@ -750,7 +750,7 @@ TEST_CASE("lag_check: an unreachable master is UNKNOWN (exit 3) in every format"
   CHECK(lines_of(h.out).back().starts_with("UNKNOWN: " + addr(nowhere) + ": "));
 }
 
-TEST_CASE("lag_check: a replica given as the master, bad arguments: exit 3; too few replicas: 2") {
+TEST_CASE("lag_check: a replica given as the master, bad arguments: exit 3, too few replicas: 2") {
   ReplicaSet set;
   const int master = set.master().port();
 

@@ -170,7 +170,7 @@ std::vector<std::string> perf_labels(const std::string& line) {
 
 }  // namespace
 
-TEST_CASE("lag_check monitoring: inspectors are counted once, never a series; a frozen replica") {
+TEST_CASE("lag_check monitoring: inspectors are counted once, never a series, a frozen replica") {
   ReplicaSet set(3);
   const int master = set.master().port();
   Inspectors inspectors(set.master());
@@ -294,7 +294,7 @@ TEST_CASE("lag_check monitoring: inspectors are counted once, never a series; a 
   }
 }
 
-TEST_CASE("lag_check monitoring: missing replicas are CRITICAL; --min-replicas 0 accepts none") {
+TEST_CASE("lag_check monitoring: missing replicas are CRITICAL, --min-replicas 0 accepts none") {
   RedisServer alone;
   Inspectors inspectors(alone);  // replication clients, but no replica
   const std::vector<std::string> quick = {"--probes", "1", "--probe-timeout", "0.5"};

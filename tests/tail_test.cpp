@@ -317,7 +317,7 @@ TEST_CASE("tail: --snapshot prints every key of a disk-based and of a diskless f
 // ---------------------------------------------------------------------------------------------
 // 2. The feed: order, offsets, ACK, WAIT
 
-TEST_CASE("tail: writes appear in order with contiguous offsets; ACKs and WAIT see them") {
+TEST_CASE("tail: writes appear in order with contiguous offsets, ACKs and WAIT see them") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   BackgroundProcess t(tail_args(m.port(), {"--noise", "--ack-written"}));
@@ -1049,7 +1049,7 @@ TEST_CASE("tail: a master with Debian's defaults is joined at once, with no gap 
   CHECK_MESSAGE(forks2 == forks, log2);
 }
 
-TEST_CASE("tail: by default no WAIT or FAILOVER is satisfied by it; --ack-written counts") {
+TEST_CASE("tail: by default no WAIT or FAILOVER is satisfied by it, --ack-written counts") {
   RedisServer m(ServerOptions{.extra_args = master_args({"--repl-timeout", "2"})});
   RespClient c = m.client();
   {
