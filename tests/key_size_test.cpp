@@ -73,6 +73,48 @@ TEST_CASE("key_size: jemalloc size classes, sds and listpack entries") {
   CHECK(listpack_entry_size(std::string(100, 'x')) == 103);
 }
 
+// The layout follows the file's writer: Redis 7.0 by default; Redis 7.2+ and Valkey hold a list
+// of one node as a listpack and a set's dict without values (its 1000-member set below measured
+// 29992 bytes by MEMORY USAGE on Valkey 8.0.1, the same key set as in the server test).
+TEST_CASE("key_size: a file from Redis 7.2+ or Valkey is sized as those servers hold it") {
+  using namespace redis_repl::core;
+  auto sized = [](const std::vector<std::pair<std::string, std::string>>& aux, RdbType rdb_type,
+                  ValueType type, const std::vector<std::string>& elements) {
+    KeySizer s;
+    for (const auto& [f, v] : aux) s.aux(f, v);
+    KeyInfo k;
+    k.key = "set:str:1000";
+    k.rdb_type = rdb_type;
+    k.type = type;
+    s.begin(k);
+    for (const std::string& e : elements) s.element(e);
+    return s.end(k, 0);
+  };
+  std::vector<std::string> small_list = {"a", "bb", "ccc"}, members;
+  for (int i = 0; i < 1000; ++i) members.push_back("member-" + std::to_string(i));
+  const std::vector<std::pair<std::string, std::string>> r70 = {{"redis-ver", "7.0.15"}},
+                                                         r72 = {{"redis-ver", "7.2.4"}},
+                                                         v80 = {{"valkey-ver", "8.0.1"}};
+  CHECK(sized({}, RdbType::list_quicklist_2, ValueType::list, small_list).encoding == "quicklist");
+  CHECK(sized(r70, RdbType::list_quicklist_2, ValueType::list, small_list).encoding == "quicklist");
+  const KeySize l72 = sized(r72, RdbType::list_quicklist_2, ValueType::list, small_list);
+  const KeySize l80 = sized(v80, RdbType::list_quicklist_2, ValueType::list, small_list);
+  CHECK(l72.encoding == "listpack");
+  CHECK(l80.encoding == "listpack");
+  CHECK(l80.memory + 80 ==  // no quicklist (40 bytes) and no node (40 bytes)
+        sized(r70, RdbType::list_quicklist_2, ValueType::list, small_list).memory);
+  std::vector<std::string> long_list(1000, std::string(100, 'x'));  // many nodes
+  CHECK(sized(v80, RdbType::list_quicklist_2, ValueType::list, long_list).encoding == "quicklist");
+
+  const KeySize s70 = sized(r70, RdbType::set, ValueType::set, members);
+  const KeySize s80 = sized(v80, RdbType::set, ValueType::set, members);
+  CHECK(s70.encoding == "hashtable");
+  CHECK(s80.encoding == "hashtable");
+  CHECK(s80.memory < s70.memory);
+  const double measured = 29992;
+  CHECK(std::abs(static_cast<double>(s80.memory) - measured) / measured < 0.03);
+}
+
 TEST_CASE("key_size: golden memory CSV of a corpus RDB, and --largest") {
   const std::string path = fixture(mixed_fixture);
   if (path.empty()) return;
