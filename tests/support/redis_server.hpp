@@ -96,7 +96,10 @@ struct ServerKind {
   std::string_view check_rdb;   // its RDB checker (redis-check-rdb)
   std::string_view version;     // the version tested
   std::string_view rdb_header;  // the first 9 bytes of the RDB files that version writes
-  std::string_view packages;    // what installs it, for messages
+  // The command a key deleted on expiry reaches replicas as: "del", or "unlink" when the default
+  // of lazyfree-lazy-expire is yes.
+  std::string_view expiry_delete;
+  std::string_view packages;  // what installs it, for messages
   std::string label() const { return std::string(name) + "-" + std::string(version); }
 };
 
@@ -106,8 +109,10 @@ inline constexpr ServerKind redis_kind{.name = "redis",
                                        .check_rdb = "redis-check-rdb",
                                        .version = "7.0.15",
                                        .rdb_header = "REDIS0010",
+                                       .expiry_delete = "del",
                                        .packages = "Debian 12: redis-server redis-tools"};
-// Valkey 8.0 writes RDB 11 (as Redis 7.2 does), with an AUX `valkey-ver` instead of `redis-ver`.
+// Valkey 8.0 writes RDB 11 (as Redis 7.2 does), with an AUX `valkey-ver` instead of `redis-ver`,
+// and has every lazyfree-lazy-* option on by default.
 inline constexpr ServerKind valkey_kind{
     .name = "valkey",
     .server = "valkey-server",
@@ -115,6 +120,7 @@ inline constexpr ServerKind valkey_kind{
     .check_rdb = "valkey-check-rdb",
     .version = "8.0.1",
     .rdb_header = "REDIS0011",
+    .expiry_delete = "unlink",
     .packages = "Debian 12 bookworm-backports: valkey-server valkey-tools"};
 
 // The kind a RedisServer runs when its options name no executable: set for the duration of a
