@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
+#include <cmath>
 
 namespace redis_repl::core {
 namespace {
@@ -10,6 +11,7 @@ namespace {
 // Sizes of the server's structures (Redis 7.0, 64-bit).
 constexpr std::uint64_t robj_size = 16;
 constexpr std::uint64_t dict_entry_size = 24;
+constexpr std::uint64_t no_value_entry_size = 16;  // key and next (Redis 7.2's sets)
 constexpr std::uint64_t dict_size = 56;
 constexpr std::uint64_t quicklist_size = 40;
 constexpr std::uint64_t quicklist_node_size = 40;
@@ -67,6 +69,28 @@ std::uint64_t dict_buckets(std::uint64_t n) {
   const std::uint64_t old = size / 2;
   const bool rehashing = static_cast<double>(n - old) < 0.632 * static_cast<double>(old);
   return rehashing ? size + old : size;
+}
+
+// A dict without values (Redis 7.2's sets): n members spread over `buckets` take an entry of 16
+// bytes each, except the first member of each bucket, which sits in the bucket itself. The
+// buckets in use, on average: buckets * (1 - (1 - 1/buckets)^n).
+std::uint64_t no_value_entries(std::uint64_t n, std::uint64_t buckets) {
+  const double b = static_cast<double>(buckets);
+  const double used = b * (1 - std::pow(1 - 1 / b, static_cast<double>(n)));
+  const double chained = static_cast<double>(n) - used;
+  return chained > 0 ? static_cast<std::uint64_t>(chained * no_value_entry_size + 0.5) : 0;
+}
+
+// A version "7.2.4" at least major.minor.
+bool version_at_least(std::string_view v, int major, int minor) {
+  int parts[2] = {0, 0};
+  for (int& part : parts) {
+    const auto r = std::from_chars(v.data(), v.data() + v.size(), part);
+    if (r.ec != std::errc{}) return false;
+    v.remove_prefix(static_cast<std::size_t>(r.ptr - v.data()));
+    if (!v.empty() && v.front() == '.') v.remove_prefix(1);
+  }
+  return parts[0] > major || (parts[0] == major && parts[1] >= minor);
 }
 
 // The rax of a stream (or a PEL) as MEMORY USAGE counts it: 16 bytes an element, and a fixed
@@ -146,8 +170,15 @@ std::uint64_t listpack_entry_size(std::string_view element) noexcept {
   return enc + back;
 }
 
+void KeySizer::aux(std::string_view field, std::string_view value) {
+  if (field == "valkey-ver" || (field == "redis-ver" && version_at_least(value, 7, 2)))
+    layout_7_2_ = true;
+}
+
 void KeySizer::begin(const KeyInfo& k) {
+  const bool layout_7_2 = layout_7_2_;
   *this = KeySizer{};
+  layout_7_2_ = layout_7_2;
   info_ = k;
   info_.key = {};
   start_ = k.offset;
@@ -164,6 +195,7 @@ void KeySizer::blob(const BlobFacts& b) {
   if (info_.rdb_type == RdbType::list_quicklist_2) {
     ++nodes_;
     nodes_memory_ += quicklist_node_size + allocation_size(b.bytes);
+    blob_bytes_ = b.bytes;  // the last node's (a list of one node may be a listpack)
   } else {
     blob_bytes_ = b.bytes;
     lp_bytes_ = b.bytes;
@@ -296,6 +328,12 @@ KeySize KeySizer::end(const KeyInfo& k, std::uint64_t end_offset) {
       }
       break;
     case ValueType::list:
+      if (layout_7_2_ && nodes_ == 1) {
+        // (From RDB 10 on, the one node as stored: blob_bytes_.)
+        value = robj_size + allocation_size(verbatim_ ? blob_bytes_ : node_bytes_);
+        size_.encoding = "listpack";
+        break;
+      }
       if (nodes_ && !verbatim_) nodes_memory_ += quicklist_node_size + allocation_size(node_bytes_);
       value = robj_size + quicklist_size + nodes_memory_;
       size_.encoding = "quicklist";
@@ -305,6 +343,11 @@ KeySize KeySizer::end(const KeyInfo& k, std::uint64_t end_offset) {
       if (t == RdbType::set_intset) {
         value = robj_size + allocation_size(blob_bytes_);
         size_.encoding = "intset";
+      } else if (is_hashtable(t) && layout_7_2_ && info_.type == ValueType::set) {
+        const std::uint64_t buckets = std::max<std::uint64_t>(4, std::bit_ceil(size_.len));
+        value = robj_size + dict_size + 8 * buckets + entries_memory_ -
+                dict_entry_size * size_.len + no_value_entries(size_.len, buckets);
+        size_.encoding = "hashtable";
       } else if (is_hashtable(t)) {
         value = robj_size + dict_size + 8 * dict_buckets(size_.len) + entries_memory_;
         size_.encoding = "hashtable";

@@ -1,7 +1,8 @@
 // core/key_size.hpp — the size facts of one key, gathered from the parser's events as they pass
 // (no second pass, nothing kept but counters): its serialized size in the RDB, its length
 // (elements, or a string's length), its longest element, and an estimate of the memory a Redis
-// 7.0 server spends on it.
+// 7.0 server spends on it; for a file written by Redis 7.2 or later, or by Valkey (its AUX
+// `redis-ver` or `valkey-ver`), the memory such a server spends (see "Redis 7.2 and Valkey").
 //
 // The estimate follows the server's own structures and counts them as `MEMORY USAGE key
 // SAMPLES 0` does (object.c): the value object (16 bytes), the key's sds and its main dictionary
@@ -23,6 +24,10 @@
 //              preallocates them), the radix tree over them, consumer groups, their pending
 //              entries and consumers
 //   module     the serialized size
+// Redis 7.2 and Valkey (checked against Valkey 8.0.1's MEMORY USAGE):
+//   list       one that fits in a single 8 KB node is held as a plain listpack
+//   hashtable  (set) the dict is sized once for its members, and stores no value: a member alone
+//              in its bucket takes no entry, each further member of a bucket a 16-byte one
 // Error bars: exact for strings, intsets and listpacks; for hashtables and skiplists within a
 // few percent (the skiplist levels are random); for quicklists and streams within about 10 %
 // when the server built them by appending (nodes filled in order); more when deletions left
@@ -55,6 +60,8 @@ struct KeySize {
 
 class KeySizer {
  public:
+  // An AUX field of the file (they come before the keys): chooses the server layout above.
+  void aux(std::string_view field, std::string_view value);
   void begin(const KeyInfo& k);
   void string_value(std::string_view v);
   void string_begin(std::uint64_t size);
@@ -76,6 +83,7 @@ class KeySizer {
   void listpack_add(std::uint64_t entry);
   void list_node_add(std::uint64_t entry);
 
+  bool layout_7_2_ = false;  // written by Redis 7.2+ or Valkey
   std::uint64_t start_ = 0;
   KeyInfo info_;
   KeySize size_;

@@ -16,7 +16,10 @@ class SizedSink final : public Sink {
   Flow on_replication(const core::Event& e) override { return inner_->on_replication(e); }
 
   Flow on_header(const core::Header& h) override { return inner_->on_header(h); }
-  Flow on_aux(std::string_view f, std::string_view v) override { return inner_->on_aux(f, v); }
+  Flow on_aux(std::string_view f, std::string_view v) override {
+    sizer_.aux(f, v);
+    return inner_->on_aux(f, v);
+  }
   Flow on_select_db(std::uint64_t db) override { return inner_->on_select_db(db); }
   Flow on_resize_db(std::uint64_t keys, std::uint64_t expires) override {
     return inner_->on_resize_db(keys, expires);

@@ -1,7 +1,8 @@
-// `redis-repl dump-rdb` from real masters (Debian's redis-server 7.0.15), run as the built binary:
+// `redis-repl dump-rdb` from real masters (each test against Redis 7.0.15 and against
+// Valkey 8.0.1), run as the built binary:
 // * -o FILE from a disk-based ($<len>) and a diskless ($EOF) sync holds what the master's own
 //   SAVE holds (both parsed with dump-rdb --file, key lines compared), loads into a fresh
-//   redis-server with the same DEBUG DIGEST, and is the only file in its directory;
+//   server with the same DEBUG DIGEST, and is the only file in its directory;
 // * --format json holds every key as the server has it; --check prints totals that add up;
 // * a transfer cut or stalled mid-way (support/tcp_proxy.hpp) exits 3 and leaves neither FILE
 //   nor a temporary file beside it;
@@ -20,6 +21,7 @@
 #include "support/background_process.hpp"
 #include "support/redis_server.hpp"
 #include "support/replication.hpp"
+#include "support/server_test.hpp"
 #include "support/tcp_proxy.hpp"
 
 namespace {
@@ -108,7 +110,8 @@ void populate_big(RespClient& c) {
 
 }  // namespace
 
-TEST_CASE("dump_master: -o FILE holds what the master's own SAVE holds, disk-based and diskless") {
+SERVER_TEST_CASE(
+    "dump_master: -o FILE holds what the master's own SAVE holds, disk-based and diskless") {
   for (const std::string diskless : {"no", "yes"}) {
     CAPTURE(diskless);
     RedisServer m(ServerOptions{.extra_args = master_args({"--repl-diskless-sync", diskless})});
@@ -124,7 +127,7 @@ TEST_CASE("dump_master: -o FILE holds what the master's own SAVE holds, disk-bas
     CHECK(r.out.empty());
     CHECK(dir.list() == std::vector<std::string>{"snapshot.rdb"});  // no temporary file left
     REQUIRE(fs::exists(out));
-    CHECK(read_text(out).substr(0, 9) == "REDIS0010");
+    CHECK(read_text(out).substr(0, 9) == flavour.rdb_header);
     CHECK_MESSAGE(
         r.err.find("wrote " + std::to_string(fs::file_size(out)) + " bytes") != std::string::npos,
         r.err);
@@ -161,7 +164,7 @@ TEST_CASE("dump_master: -o FILE holds what the master's own SAVE holds, disk-bas
   }
 }
 
-TEST_CASE("dump_master: --format json and --check from a master") {
+SERVER_TEST_CASE("dump_master: --format json and --check from a master") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   redis_repl::test::populate_all_types(c);
@@ -211,7 +214,7 @@ TEST_CASE("dump_master: --format json and --check from a master") {
                 ch.out);
 }
 
-TEST_CASE("dump_master: a transfer cut or stalled mid-way exits 3 and leaves no file") {
+SERVER_TEST_CASE("dump_master: a transfer cut or stalled mid-way exits 3 and leaves no file") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   populate_big(c);
@@ -259,7 +262,7 @@ TEST_CASE("dump_master: a transfer cut or stalled mid-way exits 3 and leaves no 
   }
 }
 
-TEST_CASE("dump_master: authentication failures exit 4, a good password works") {
+SERVER_TEST_CASE("dump_master: authentication failures exit 4, a good password works") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   must(c, {"SET", "k", "v"});

@@ -267,7 +267,7 @@ TEST_CASE("resp_sink: big keys go out in batches, hash field TTLs and empty keys
   CHECK(sink->not_represented() == 1);
 }
 
-TEST_CASE("filter: --db, --match and --type choose keys; values are still verified") {
+TEST_CASE("filter: --db, --match and --type choose keys, values are still verified") {
   const std::string data = RdbBuilder(10)
                                .byte(0xfe)
                                .len(0)

@@ -33,6 +33,7 @@
 
 #include "support/redis_server.hpp"
 #include "support/replica_set.hpp"
+#include "support/server_test.hpp"
 
 namespace {
 
@@ -371,7 +372,7 @@ std::string healthy_replica_json(const std::string& name, int probes) {
 // ---------------------------------------------------------------------------------------------
 // 1. Healthy
 
-TEST_CASE("lag_check: a healthy master with two replicas is OK, in step and fast") {
+SERVER_TEST_CASE("lag_check: a healthy master with two replicas is OK, in step and fast") {
   ReplicaSet set;
   write_keys(set.master(), 200, "healthy:");
   set.wait_in_step(milliseconds(10000));
@@ -431,7 +432,8 @@ TEST_CASE("lag_check: a healthy master with two replicas is OK, in step and fast
 // ---------------------------------------------------------------------------------------------
 // 2. A stopped replica
 
-TEST_CASE("lag_check: a replica stopped with SIGSTOP falls behind, WARNING or CRITICAL, then OK") {
+SERVER_TEST_CASE(
+    "lag_check: a replica stopped with SIGSTOP falls behind, WARNING or CRITICAL, then OK") {
   ReplicaSet set;
   RedisServer& healthy = set.replica(0);
   RedisServer& victim = set.replica(1);
@@ -545,7 +547,7 @@ TEST_CASE("lag_check: a replica stopped with SIGSTOP falls behind, WARNING or CR
 // ---------------------------------------------------------------------------------------------
 // 3. Link down
 
-TEST_CASE("lag_check: a replica whose link to the master is down is CRITICAL") {
+SERVER_TEST_CASE("lag_check: a replica whose link to the master is down is CRITICAL") {
   ReplicaSet set;
   RedisServer& healthy = set.replica(0);
   RedisServer& detached = set.replica(1);
@@ -750,7 +752,8 @@ TEST_CASE("lag_check: an unreachable master is UNKNOWN (exit 3) in every format"
   CHECK(lines_of(h.out).back().starts_with("UNKNOWN: " + addr(nowhere) + ": "));
 }
 
-TEST_CASE("lag_check: a replica given as the master, bad arguments: exit 3; too few replicas: 2") {
+SERVER_TEST_CASE(
+    "lag_check: a replica given as the master, bad arguments: exit 3, too few replicas: 2") {
   ReplicaSet set;
   const int master = set.master().port();
 
@@ -819,7 +822,7 @@ TEST_CASE("lag_check: a replica given as the master, bad arguments: exit 3; too 
 // WARNING or CRITICAL, "nan" silently disables a threshold, -1 replicas wraps around, and an
 // infinite or huge time overflows the millisecond timeout (the live master is then reported as
 // "timed out connecting").
-TEST_CASE("lag_check: nonsensical thresholds and counts are usage errors") {
+SERVER_TEST_CASE("lag_check: nonsensical thresholds and counts are usage errors") {
   ReplicaSet set(1);
   const std::vector<std::vector<std::string>> bad = {
       {"--warn-bytes", "-5"},       {"--crit-bytes", "-1"},      {"--warn-seconds", "-0.5"},
@@ -843,7 +846,7 @@ TEST_CASE("lag_check: nonsensical thresholds and counts are usage errors") {
 // ---------------------------------------------------------------------------------------------
 // 5. Golden output
 
-TEST_CASE("lag_check: golden nagios, json and prometheus output of a healthy set") {
+SERVER_TEST_CASE("lag_check: golden nagios, json and prometheus output of a healthy set") {
   ReplicaSet set;
   write_keys(set.master(), 20, "golden:");
   set.wait_in_step(milliseconds(10000));
@@ -945,7 +948,8 @@ TEST_CASE("lag_check: golden nagios, json and prometheus output of a healthy set
 // ---------------------------------------------------------------------------------------------
 // 6. No trace, and --watch
 
-TEST_CASE("lag_check: the probe writes no key, touches no keyspace and leaves no subscription") {
+SERVER_TEST_CASE(
+    "lag_check: the probe writes no key, touches no keyspace and leaves no subscription") {
   ReplicaSet set;
   std::vector<RedisServer*> servers = {&set.master(), &set.replica(0), &set.replica(1)};
   write_keys(set.master(), 25, "kept:");
@@ -1049,7 +1053,7 @@ TEST_CASE("lag_check: the probe writes no key, touches no keyspace and leaves no
   }
 }
 
-TEST_CASE("lag_check: each run probes on its own channel") {
+SERVER_TEST_CASE("lag_check: each run probes on its own channel") {
   ReplicaSet set(1);
   RespClient spy = set.master().client(milliseconds(5000));
   REQUIRE(spy.command({"PSUBSCRIBE", "*"}).type == Reply::Type::array);
@@ -1078,7 +1082,8 @@ TEST_CASE("lag_check: each run probes on its own channel") {
   CHECK(channels.front() != channels.back());
 }
 
-TEST_CASE("lag_check: --watch 0.2 --count 3 prints three samples and exits with the last status") {
+SERVER_TEST_CASE(
+    "lag_check: --watch 0.2 --count 3 prints three samples and exits with the last status") {
   ReplicaSet set;
 
   SUBCASE("json: three lines, 0.2 s apart") {

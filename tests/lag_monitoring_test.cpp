@@ -37,6 +37,7 @@
 #include "support/background_process.hpp"
 #include "support/redis_server.hpp"
 #include "support/replica_set.hpp"
+#include "support/server_test.hpp"
 
 namespace {
 
@@ -105,7 +106,8 @@ struct Inspectors {
   explicit Inspectors(RedisServer& master) {
     const std::string port = std::to_string(master.port());
     cli = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{in_path("redis-cli"), "-h", "127.0.0.1", "-p", port, "--replica"});
+        std::vector<std::string>{in_path(std::string(redis_repl::test::current_server_kind().cli)),
+                                 "-h", "127.0.0.1", "-p", port, "--replica"});
     tail = std::make_unique<BackgroundProcess>(std::vector<std::string>{
         REDIS_REPL_BINARY, "tail", "-h", "127.0.0.1", "-p", port, "--format", "json"});
     const auto deadline = Clock::now() + milliseconds(20000);
@@ -170,7 +172,8 @@ std::vector<std::string> perf_labels(const std::string& line) {
 
 }  // namespace
 
-TEST_CASE("lag_check monitoring: inspectors are counted once, never a series; a frozen replica") {
+SERVER_TEST_CASE(
+    "lag_check monitoring: inspectors are counted once, never a series, a frozen replica") {
   ReplicaSet set(3);
   const int master = set.master().port();
   Inspectors inspectors(set.master());
@@ -294,7 +297,8 @@ TEST_CASE("lag_check monitoring: inspectors are counted once, never a series; a 
   }
 }
 
-TEST_CASE("lag_check monitoring: missing replicas are CRITICAL; --min-replicas 0 accepts none") {
+SERVER_TEST_CASE(
+    "lag_check monitoring: missing replicas are CRITICAL, --min-replicas 0 accepts none") {
   RedisServer alone;
   Inspectors inspectors(alone);  // replication clients, but no replica
   const std::vector<std::string> quick = {"--probes", "1", "--probe-timeout", "0.5"};
@@ -342,7 +346,8 @@ TEST_CASE("lag_check monitoring: missing replicas are CRITICAL; --min-replicas 0
   CHECK(doc["summary"] == "1 replica, --min-replicas asks for 2");
 }
 
-TEST_CASE("lag_check monitoring: --self waits out a default master's diskless delay, and says so") {
+SERVER_TEST_CASE(
+    "lag_check monitoring: --self waits out a default master's diskless delay, and says so") {
   // The master keeps Redis's default repl-diskless-sync-delay of 5 s (the replicas are already
   // in sync when it is set).
   ReplicaSet set(1);

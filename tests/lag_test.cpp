@@ -51,7 +51,7 @@ TEST_CASE("lag: probe statistics") {
   CHECK_FALSE(core::probe_stats({}));
 }
 
-TEST_CASE("lag: verdicts by thresholds; the worst reason decides") {
+TEST_CASE("lag: verdicts by thresholds, the worst reason decides") {
   core::Thresholds t;
   t.warn_bytes = 1000;
   t.crit_bytes = 100000;
@@ -123,7 +123,7 @@ TEST_CASE("lag: fewer replicas than --min-replicas is CRITICAL") {
   CHECK(one.reasons == std::vector<std::string>{"1 replica, --min-replicas asks for 2"});
 }
 
-TEST_CASE("lag: seconds never read 0.000 when they are not zero; thresholds never as 1e-05") {
+TEST_CASE("lag: seconds never read 0.000 when they are not zero, thresholds never as 1e-05") {
   CHECK(core::format_seconds(0) == "0.000");
   CHECK(core::format_seconds(1.23456) == "1.235");
   CHECK(core::format_seconds(0.0012) == "0.001");

@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 
+#include "support/redis_server.hpp"
+
 namespace redis_repl::test {
 namespace {
 
@@ -81,6 +83,23 @@ TEST_CASE("layering: formats/ includes core/, formats/ and the standard library,
       CHECK((standard_headers.count(name) == 1 || name == "unistd.h" || name == "fcntl.h" ||
              name == "poll.h" || name == "sys/stat.h"));
     }
+  }
+}
+
+// ctest learns the test names from --list-test-cases and keeps them in a CMake list, where a ';'
+// splits one name into two that match no test: such a test would pass without ever running.
+TEST_CASE("tests: no test case name has a semicolon, which would make ctest run nothing for it") {
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  const ProgramResult r = run_program({self, "--list-test-cases"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("layering: core/ includes only") != std::string::npos);
+  std::size_t start = 0;
+  while (start < r.out.size()) {
+    std::size_t end = r.out.find('\n', start);
+    if (end == std::string::npos) end = r.out.size();
+    const std::string name = r.out.substr(start, end - start);
+    CHECK_MESSAGE(name.find(';') == std::string::npos, name);
+    start = end + 1;
   }
 }
 

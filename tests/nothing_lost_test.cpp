@@ -1,7 +1,7 @@
-// Nothing lost, as a test: a real master (Debian's redis-server 7.0.15) takes a mixed workload of
-// every type in several dbs (far-future expiries, MULTI/EXEC, EVAL, FUNCTION LOAD and FCALL, DEL,
-// FLUSHDB, streams with XADD/XGROUP/XREADGROUP/XACK) from a writer thread, while two tails follow
-// it with --state and are interrupted again and again while the writes flow:
+// Nothing lost, as a test: a real master (Redis 7.0.15, then Valkey 8.0.1) takes a mixed workload
+// of every type in several dbs (far-future expiries, MULTI/EXEC, EVAL, FUNCTION LOAD and FCALL,
+// DEL, FLUSHDB, streams with XADD/XGROUP/XREADGROUP/XACK) from a writer thread, while two tails
+// follow it with --state and are interrupted again and again while the writes flow:
 // * `tail --format json --noise`, started on the empty master: SIGKILL (twice), the link cut by
 //   CLIENT KILL TYPE replica, the master shut down (SHUTDOWN SAVE) and restarted from its RDB.
 //   Dropping the command lines whose offset was already seen (the recipe of the man page) must
@@ -37,6 +37,7 @@
 #include "support/background_process.hpp"
 #include "support/redis_server.hpp"
 #include "support/replication.hpp"
+#include "support/server_test.hpp"
 
 namespace {
 
@@ -429,14 +430,15 @@ void kill_json_tail(Tail& t, const fs::path& state) {
 // ---------------------------------------------------------------------------------------------
 // Replay and comparison
 
-// `redis-cli --pipe` of the file into the server on port: requires no error reply.
+// `redis-cli --pipe` (the server kind's client) of the file into the server on port: requires no
+// error reply.
 void pipe_into(int port, const fs::path& file, std::string_view what) {
+  const std::string cli(redis_repl::test::current_server_kind().cli);
   const redis_repl::test::ProgramResult r = redis_repl::test::run_program(
-      {"sh", "-c", "exec redis-cli -h 127.0.0.1 -p \"$1\" --pipe < \"$2\"", "sh",
-       std::to_string(port), file.string()},
+      {"sh", "-c", "exec \"$3\" -h 127.0.0.1 -p \"$1\" --pipe < \"$2\"", "sh", std::to_string(port),
+       file.string(), cli},
       60000ms);
-  INFO("redis-cli --pipe of ", what, ": exit ", r.exit_code, "\nstdout: ", r.out,
-       "\nstderr: ", r.err);
+  INFO(cli, " --pipe of ", what, ": exit ", r.exit_code, "\nstdout: ", r.out, "\nstderr: ", r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("errors: 0,") != std::string::npos);
 }
@@ -611,7 +613,8 @@ bool is_noise(const Line& l) {
 
 }  // namespace
 
-TEST_CASE("nothing lost: tail --state through SIGINT, SIGTERM, SIGKILL, link cuts and a restart") {
+SERVER_TEST_CASE(
+    "nothing lost: tail --state through SIGINT, SIGTERM, SIGKILL, link cuts and a restart") {
   TempDir dir;
   const fs::path resp_state = dir / "resp.state";
   const fs::path json_state = dir / "json.state";

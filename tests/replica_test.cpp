@@ -401,7 +401,7 @@ namespace redis_repl::test {
 // A master sends one keep-alive newline a second: before +FULLRESYNC, before the $ line, and (a
 // chained master) in the stream. Each one refreshes the timeout, as in a Redis replica, so a
 // ten-minute BGSAVE never cuts the link; but a peer sending them by the megabyte is not a master.
-TEST_CASE("replica: keep-alive newlines refresh the timeout; a flood of them is a protocol error") {
+TEST_CASE("replica: keep-alive newlines refresh the timeout, a flood of them is a protocol error") {
   const std::string flood_message =
       "more than 1048576 bytes of keep-alive newlines in a row, where a master sends about one a "
       "second: the peer is not behaving as a Redis master";

@@ -1,6 +1,7 @@
-// Round trip through real servers: every fixture that Debian's redis-server 7.0.15 loads on its
-// own (no modules, no duplicate keys) is loaded at start-up by server A, while an empty server B
-// gets the commands of `redis-repl dump-rdb --format resp`; then A and B must hold the same data.
+// Round trip through real servers: every fixture that the server (Redis 7.0.15, Valkey 8.0.1;
+// MANIFEST.tsv's loadable_by) loads on its own (no modules, no duplicate keys) is loaded at
+// start-up by server A, while an empty server B gets the commands of `redis-repl dump-rdb --format
+// resp`; then A and B must hold the same data.
 //
 // What is compared, and why:
 // * DEBUG DIGEST of the whole data set, then key by key in every db: the key sets, TYPE,
@@ -41,6 +42,7 @@
 
 #include "support/fixtures.hpp"
 #include "support/redis_server.hpp"
+#include "support/server_test.hpp"
 
 namespace {
 
@@ -80,8 +82,9 @@ struct Fixture {
   std::string notes;
 };
 
-// MANIFEST.tsv rows that redis 7.0.15 loads without modules and without DEBUG RELOAD MERGE.
-std::vector<Fixture> loadable_fixtures() {
+// MANIFEST.tsv rows that the server kind (its loadable_by name, "redis-7.0.15") loads without
+// modules and without DEBUG RELOAD MERGE.
+std::vector<Fixture> loadable_fixtures(const std::string& loader) {
   const fs::path manifest = fixtures_dir() / "MANIFEST.tsv";
   std::ifstream in(manifest);
   if (!in)
@@ -105,7 +108,7 @@ std::vector<Fixture> loadable_fixtures() {
     const std::vector<std::string> row = split(line, '\t');
     if (row.size() != header.size()) continue;
     const std::vector<std::string> loaders = split(row[loadable_col], ' ');
-    if (std::find(loaders.begin(), loaders.end(), "redis-7.0.15=") == loaders.end()) continue;
+    if (std::find(loaders.begin(), loaders.end(), loader + "=") == loaders.end()) continue;
     const std::string& notes = row[notes_col];
     if (notes.find("DUPLICATE") != std::string::npos ||
         notes.find("DEBUG RELOAD MERGE") != std::string::npos)
@@ -590,7 +593,7 @@ void round_trip(const Fixture& f) {
 
 }  // namespace
 
-TEST_CASE("roundtrip: the harness runs a private server and reads every reply type") {
+SERVER_TEST_CASE("roundtrip: the harness runs a private server and reads every reply type") {
   std::filesystem::path dir;
   pid_t pid = -1;
   {
@@ -600,6 +603,11 @@ TEST_CASE("roundtrip: the harness runs a private server and reads every reply ty
     CHECK(std::filesystem::is_directory(dir));
     RespClient c = s.client();
     CHECK(c.command({"PING"}).describe() == "PONG");
+    // The server of this test's kind, at the version the suites are written for.
+    const Reply info = c.command({"INFO", "server"});
+    CHECK_MESSAGE(info.str.find("\r\n" + std::string(flavour.name) + "_version:" +
+                                std::string(flavour.version) + "\r\n") != std::string::npos,
+                  info.str);
     CHECK(c.command({"SET", std::string("k\0\xff", 3), std::string("v\r\n", 3)}).str == "OK");
     CHECK(c.command({"GET", std::string("k\0\xff", 3)}).str == std::string("v\r\n", 3));
     CHECK(c.command({"GET", "missing"}).type == Reply::Type::nil);
@@ -629,9 +637,9 @@ TEST_CASE("roundtrip: the harness runs a private server and reads every reply ty
                        doctest::Contains("no-such-option"), redis_repl::test::HarnessError);
 }
 
-TEST_CASE("roundtrip: every fixture redis 7.0.15 loads replays into an identical data set") {
-  const std::vector<Fixture> fixtures = loadable_fixtures();
-  REQUIRE_MESSAGE(!fixtures.empty(), "no fixture in MANIFEST.tsv is loadable by redis-7.0.15");
+SERVER_TEST_CASE("roundtrip: every fixture the server loads replays into an identical data set") {
+  const std::vector<Fixture> fixtures = loadable_fixtures(flavour.label());
+  REQUIRE_MESSAGE(!fixtures.empty(), "no fixture in MANIFEST.tsv is loadable by ", flavour.label());
   for (const Fixture& f : fixtures) {
     SUBCASE(f.path.c_str()) {
       INFO("fixture: ", f.path, " (", f.notes, ")");

@@ -1,6 +1,6 @@
-// `redis-repl tail` against real masters (Debian's redis-server 7.0.15): the built binary runs in
-// the background (support/background_process.hpp) and its JSON Lines are checked against what
-// the master holds and what was written to it:
+// `redis-repl tail` against real masters (each test against Redis 7.0.15 and Valkey 8.0.1): the
+// built binary runs in the background (support/background_process.hpp) and its JSON Lines are
+// checked against what the master holds and what was written to it:
 // * the snapshot (--snapshot) from disk-based and diskless full syncs holds every key as the
 //   server has it;
 // * the feed: every write, in order, with its db; offsets contiguous (end_offset + 1 == the next
@@ -30,6 +30,7 @@
 #include "support/background_process.hpp"
 #include "support/redis_server.hpp"
 #include "support/replication.hpp"
+#include "support/server_test.hpp"
 #include "support/tcp_proxy.hpp"
 
 namespace {
@@ -266,10 +267,26 @@ void wait_quiet(RespClient& c, BackgroundProcess& t, std::chrono::milliseconds t
 // ---------------------------------------------------------------------------------------------
 // 1. The snapshot
 
-TEST_CASE("tail: --snapshot prints every key of a disk-based and of a diskless full sync") {
-  for (const std::string diskless : {"no", "yes"}) {
+SERVER_TEST_CASE("tail: --snapshot prints every key of a disk-based and of a diskless full sync") {
+  struct Sync {
+    std::string diskless;
+    bool dual_channel;
+  };
+  std::vector<Sync> syncs = {{"no", false}, {"yes", false}};
+  // Valkey 8 can send the snapshot over a second connection (dual-channel replication, off by
+  // default). tail does not ask for it (no `capa dual-channel`), so a master that has it enabled
+  // still gives tail the usual one-connection sync.
+  if (flavour.name == "valkey") syncs.push_back({"yes", true});
+  for (const Sync& s : syncs) {
+    const std::string& diskless = s.diskless;
     CAPTURE(diskless);
-    RedisServer m(ServerOptions{.extra_args = master_args({"--repl-diskless-sync", diskless})});
+    CAPTURE(s.dual_channel);
+    std::vector<std::string> extra = {"--repl-diskless-sync", diskless};
+    if (s.dual_channel) {
+      extra.push_back("--dual-channel-replication-enabled");
+      extra.push_back("yes");
+    }
+    RedisServer m(ServerOptions{.extra_args = master_args(extra)});
     RespClient c = m.client();
     redis_repl::test::populate_all_types(c);
     const auto expected = redis_repl::test::server_dataset(c);
@@ -311,13 +328,14 @@ TEST_CASE("tail: --snapshot prints every key of a disk-based and of a diskless f
     CHECK_MESSAGE(log.find(std::string("Starting BGSAVE for SYNC with target: ") +
                            (diskless == "yes" ? "replicas sockets" : "disk")) != std::string::npos,
                   log);
+    if (s.dual_channel) CHECK_MESSAGE(log.find("using: normal sync") != std::string::npos, log);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // 2. The feed: order, offsets, ACK, WAIT
 
-TEST_CASE("tail: writes appear in order with contiguous offsets; ACKs and WAIT see them") {
+SERVER_TEST_CASE("tail: writes appear in order with contiguous offsets, ACKs and WAIT see them") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   BackgroundProcess t(tail_args(m.port(), {"--noise", "--ack-written"}));
@@ -349,6 +367,12 @@ TEST_CASE("tail: writes appear in order with contiguous offsets; ACKs and WAIT s
   write(c, {"EXPIRE", "k3", "100"});
   write(c, {"PUBLISH", "chan", "msg"});
   write(c, {"DEL", "k3"});
+  // A key deleted on expiry: propagated as DEL by Redis 7.0, as UNLINK by Valkey 8.0 (whose
+  // lazyfree-lazy-expire is yes by default).
+  write(c, {"SET", "gone", "x"});
+  write(c, {"PEXPIRE", "gone", "1"});
+  std::this_thread::sleep_for(20ms);
+  CHECK(must(c, {"GET", "gone"}).type == Reply::Type::nil);
   write(c, {"SET", "done", "1"});
   t.wait_for_line(command_on("done"), 10s, "the last write");
   quiet.wait_for_line(command_on("done"), 10s, "the last write");
@@ -369,6 +393,9 @@ TEST_CASE("tail: writes appear in order with contiguous offsets; ACKs and WAIT s
       "pexpireat@3 \"k3\" <ms>",  // EXPIRE is propagated as PEXPIREAT with an absolute time
       "publish@3 \"chan\" \"msg\"",
       "del@3 \"k3\"",
+      "set@3 \"gone\" \"x\"",
+      "pexpireat@3 \"gone\" <ms>",
+      std::string(flavour.expiry_delete) + "@3 \"gone\"",
       "set@3 \"done\" \"1\"",
   };
   std::vector<Cmd> data = data_only(all);
@@ -377,7 +404,8 @@ TEST_CASE("tail: writes appear in order with contiguous offsets; ACKs and WAIT s
     if (data[i].name == "pexpireat" && data[i].args.size() == 2 && !data[i].args[1].empty() &&
         std::all_of(data[i].args[1].begin(), data[i].args[1].end(),
                     [](char ch) { return ch >= '0' && ch <= '9'; }))
-      got[i] = "pexpireat@" + std::to_string(data[i].db) + " \"k3\" <ms>";
+      got[i] =
+          "pexpireat@" + std::to_string(data[i].db) + " " + quote_bytes(data[i].args[0]) + " <ms>";
     if (data[i].name == "set" && !data[i].args.empty() && data[i].args[0] == "big")
       CHECK_MESSAGE((data[i].args.size() == 2 && data[i].args[1] == big),
                     "the 200 kB value came out different");
@@ -440,7 +468,7 @@ TEST_CASE("tail: writes appear in order with contiguous offsets; ACKs and WAIT s
 // ---------------------------------------------------------------------------------------------
 // 3. Stop and resume with --state
 
-TEST_CASE("tail: --state resumes after SIGINT with +CONTINUE, nothing lost or doubled") {
+SERVER_TEST_CASE("tail: --state resumes after SIGINT with +CONTINUE, nothing lost or doubled") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   TempDir dir;
@@ -524,7 +552,7 @@ TEST_CASE("tail: --state resumes after SIGINT with +CONTINUE, nothing lost or do
                                  "set@0 \"c2\" \"2\"", "set@0 \"c3\" \"3\""});
 }
 
-TEST_CASE("tail: --count stops after a whole transaction and --state resumes after it") {
+SERVER_TEST_CASE("tail: --count stops after a whole transaction and --state resumes after it") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   TempDir dir;
@@ -580,7 +608,7 @@ TEST_CASE("tail: --count stops after a whole transaction and --state resumes aft
   }
 }
 
-TEST_CASE(
+SERVER_TEST_CASE(
     "tail: a resume the master cannot serve exits 9, or full-syncs with --allow-full-resync") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
@@ -661,7 +689,8 @@ TEST_CASE(
 // ---------------------------------------------------------------------------------------------
 // 4. A master restarted from its RDB keeps the old history as replid2
 
-TEST_CASE("tail: --state resumes with +CONTINUE <new replid> after the master restarts from RDB") {
+SERVER_TEST_CASE(
+    "tail: --state resumes with +CONTINUE <new replid> after the master restarts from RDB") {
   TempDir dir;
   const fs::path state = dir / "state.json";
   const fs::path rdb = dir / "master.rdb";
@@ -716,7 +745,7 @@ TEST_CASE("tail: --state resumes with +CONTINUE <new replid> after the master re
 // ---------------------------------------------------------------------------------------------
 // 5. --from-rdb with the RDB of a real replica
 
-TEST_CASE("tail: --from-rdb resumes with PSYNC from a real replica's RDB") {
+SERVER_TEST_CASE("tail: --from-rdb resumes with PSYNC from a real replica's RDB") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   write(c, {"SET", "k0", "v0"});
@@ -777,7 +806,7 @@ TEST_CASE("tail: --from-rdb resumes with PSYNC from a real replica's RDB") {
 // ---------------------------------------------------------------------------------------------
 // 6. Links cut and stalled
 
-TEST_CASE("tail: a link cut mid-stream is resumed with PSYNC, nothing missing or doubled") {
+SERVER_TEST_CASE("tail: a link cut mid-stream is resumed with PSYNC, nothing missing or doubled") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   TcpProxy proxy(m.port());
@@ -844,7 +873,7 @@ TEST_CASE("tail: a link cut mid-stream is resumed with PSYNC, nothing missing or
   }
 }
 
-TEST_CASE("tail: a stalled link times out (--timeout) and is resumed with PSYNC") {
+SERVER_TEST_CASE("tail: a stalled link times out (--timeout) and is resumed with PSYNC") {
   RedisServer m(ServerOptions{.extra_args = master_args({"--repl-ping-replica-period", "1"})});
   RespClient c = m.client();
   TcpProxy proxy(m.port());
@@ -875,7 +904,7 @@ TEST_CASE("tail: a stalled link times out (--timeout) and is resumed with PSYNC"
   CHECK(proxy.connections() == before_stall + 1);  // one reconnect, resuming: no join again
 }
 
-TEST_CASE("tail: --snapshot cut mid-transfer exits 3 and leaves well-formed JSON Lines") {
+SERVER_TEST_CASE("tail: --snapshot cut mid-transfer exits 3 and leaves well-formed JSON Lines") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   // One list of 2.4 MB of incompressible elements: the cut falls inside its line.
@@ -902,7 +931,7 @@ TEST_CASE("tail: --snapshot cut mid-transfer exits 3 and leaves well-formed JSON
 // ---------------------------------------------------------------------------------------------
 // 7. Authentication, permissions, connection failures
 
-TEST_CASE("tail: passwords, ACL users and unreachable masters") {
+SERVER_TEST_CASE("tail: passwords, ACL users and unreachable masters") {
   const std::string password = "test-master-pw";
   // Set after the start: the harness checks readiness with a PING that needs no password.
   RedisServer m(ServerOptions{.extra_args = master_args()});
@@ -987,7 +1016,8 @@ std::int64_t unix_ms_now() {
 
 }  // namespace
 
-TEST_CASE("tail: a master with Debian's defaults is joined at once, with no gap and no fork") {
+SERVER_TEST_CASE(
+    "tail: a master with Debian's defaults is joined at once, with no gap and no fork") {
   // No repl-diskless-sync-delay 0 here: the default diskless sync waits 5 s before it forks.
   RedisServer m(ServerOptions{});
   RespClient c = m.client();
@@ -1049,7 +1079,7 @@ TEST_CASE("tail: a master with Debian's defaults is joined at once, with no gap 
   CHECK_MESSAGE(forks2 == forks, log2);
 }
 
-TEST_CASE("tail: by default no WAIT or FAILOVER is satisfied by it; --ack-written counts") {
+SERVER_TEST_CASE("tail: by default no WAIT or FAILOVER is satisfied by it, --ack-written counts") {
   RedisServer m(ServerOptions{.extra_args = master_args({"--repl-timeout", "2"})});
   RespClient c = m.client();
   {
@@ -1083,7 +1113,7 @@ TEST_CASE("tail: by default no WAIT or FAILOVER is satisfied by it; --ack-writte
   CHECK_FALSE(t.exit_code().has_value());
 }
 
-TEST_CASE("tail | head -1 on an idle master ends at once and leaves no replica behind") {
+SERVER_TEST_CASE("tail | head -1 on an idle master ends at once and leaves no replica behind") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   BackgroundProcess p({"/bin/bash", "-c", "\"$1\" tail -p \"$2\" | head -1; exit ${PIPESTATUS[0]}",
@@ -1093,7 +1123,8 @@ TEST_CASE("tail | head -1 on an idle master ends at once and leaves no replica b
   CHECK(wait_until([&] { return info_field(c, "replication", "connected_slaves") == "0"; }, 2s));
 }
 
-TEST_CASE("tail: a reader that stops for a while costs the master nothing: the output waits") {
+SERVER_TEST_CASE(
+    "tail: a reader that stops for a while costs the master nothing: the output waits") {
   // A master that drops a replica holding more than 1 MB for 5 s; a reader that reads nothing
   // for the first 9 s while 4 MB of writes flow.
   RedisServer m(ServerOptions{
@@ -1121,9 +1152,9 @@ TEST_CASE("tail: a reader that stops for a while costs the master nothing: the o
   CHECK(info_field(c, "replication", "connected_slaves") == "0");
 
   RedisServer target(ServerOptions{.extra_args = master_args()});
-  const redis_repl::test::ProgramResult replay =
-      redis_repl::test::run_program({"sh", "-c", "redis-cli -p \"$1\" --pipe < \"$2\"", "sh",
-                                     std::to_string(target.port()), out.string()});
+  const redis_repl::test::ProgramResult replay = redis_repl::test::run_program(
+      {"sh", "-c", "\"$3\" -p \"$1\" --pipe < \"$2\"", "sh", std::to_string(target.port()),
+       out.string(), std::string(flavour.cli)});
   REQUIRE_MESSAGE(replay.exit_code == 0, replay.out, replay.err);
   RespClient tc = target.client();
   CHECK(must(tc, {"DBSIZE"}).integer == 4000);

@@ -75,6 +75,22 @@ int pick_free_port() {
   return ntohs(a.sin_port);
 }
 
+const ServerKind* current_kind = nullptr;
+
+}  // namespace
+
+const ServerKind& current_server_kind() {
+  if (current_kind == nullptr)
+    fail("no server kind chosen: a test that starts a real server is a SERVER_TEST_CASE");
+  return *current_kind;
+}
+
+ServerKindScope::ServerKindScope(const ServerKind& kind) : previous_(current_kind) {
+  current_kind = &kind;
+}
+
+ServerKindScope::~ServerKindScope() { current_kind = previous_; }
+
 // The program to execute: a path as it is, a bare name searched in PATH.
 std::string find_program(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
@@ -90,6 +106,8 @@ std::string find_program(const std::string& name) {
   }
   return {};
 }
+
+namespace {
 
 // Starts program with the given standard streams (fds in the parent; -1: /dev/null). The child
 // dies with the parent (Linux) so that a crashed test leaves nothing behind.
@@ -470,10 +488,15 @@ std::vector<Reply> RespClient::pipeline(const std::vector<std::vector<std::strin
 // RedisServer
 
 RedisServer::RedisServer(ServerOptions options) {
+  if (options.executable.empty()) {
+    const ServerKind& kind = current_server_kind();
+    options.executable = kind.server;
+    if (find_program(options.executable).empty())
+      fail("'" + options.executable + "' was not found in PATH (" + std::string(kind.packages) +
+           ")");
+  }
   if (find_program(options.executable).empty())
-    fail("'" + options.executable +
-         "' was not found in PATH: the real-server tests need it (Debian: apt-get install "
-         "redis-server redis-tools); they fail rather than skip without it");
+    fail("'" + options.executable + "' was not found in PATH");
   const char* tmp = std::getenv("TMPDIR");
   std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/redis-repl-test-XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) fail_errno("mkdtemp '" + templ + "'");
@@ -526,7 +549,7 @@ bool RedisServer::start_once(const ServerOptions& options, std::string& failure)
   }
   ::close(log_fd);
 
-  const std::string name = "redis-server on 127.0.0.1:" + std::to_string(port_);
+  const std::string name = options.executable + " on 127.0.0.1:" + std::to_string(port_);
   const auto deadline = Clock::now() + options.start_timeout;
   std::string last_problem = "no answer";
   for (;;) {

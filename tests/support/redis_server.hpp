@@ -1,8 +1,9 @@
-// Real-server test support: RedisServer runs a private `redis-server` (found in PATH) on a free
-// 127.0.0.1 port in a fresh temporary directory, and RespClient talks RESP2 to it over loopback.
-// A missing redis-server is an error, never a skip: construction throws a clear message.
-// The server waits (bounded) until it answers PING and has finished loading; on destruction it is
-// stopped by pid (SIGTERM, bounded wait, SIGKILL) and its directory is removed.
+// Real-server test support: RedisServer runs a private server (`redis-server` or `valkey-server`,
+// found in PATH; see ServerKind) on a free 127.0.0.1 port in a fresh temporary directory, and
+// RespClient talks RESP2 to it over loopback. A missing server program is an error: construction
+// throws a clear message (SERVER_TEST_CASE decides whether a kind that is not installed is
+// skipped). The server waits (bounded) until it answers PING and has finished loading; on
+// destruction it is stopped by pid (SIGTERM, bounded wait, SIGKILL) and its directory is removed.
 // Every socket operation and child process has a timeout, so a test cannot hang.
 // Not provided: other bind addresses, TLS, AUTH, RESP3 types, cluster or sentinel modes.
 // run_program() runs a helper program (e.g. the redis-repl binary) and captures its output.
@@ -86,6 +87,60 @@ class RespClient {
   std::size_t pos_ = 0;
 };
 
+// A server flavour the real-server tests run against: its programs (found in PATH) and the
+// version the suites were written for (as MANIFEST.tsv names loaders: "redis-7.0.15").
+struct ServerKind {
+  std::string_view name;        // "redis", "valkey": in test names and messages
+  std::string_view server;      // the server program
+  std::string_view cli;         // its command-line client (redis-cli)
+  std::string_view check_rdb;   // its RDB checker (redis-check-rdb)
+  std::string_view version;     // the version tested
+  std::string_view rdb_header;  // the first 9 bytes of the RDB files that version writes
+  // The command a key deleted on expiry reaches replicas as: "del", or "unlink" when the default
+  // of lazyfree-lazy-expire is yes.
+  std::string_view expiry_delete;
+  std::string_view packages;  // what installs it, for messages
+  std::string label() const { return std::string(name) + "-" + std::string(version); }
+};
+
+inline constexpr ServerKind redis_kind{.name = "redis",
+                                       .server = "redis-server",
+                                       .cli = "redis-cli",
+                                       .check_rdb = "redis-check-rdb",
+                                       .version = "7.0.15",
+                                       .rdb_header = "REDIS0010",
+                                       .expiry_delete = "del",
+                                       .packages = "Debian 12: redis-server redis-tools"};
+// Valkey 8.0 writes RDB 11 (as Redis 7.2 does), with an AUX `valkey-ver` instead of `redis-ver`,
+// and has every lazyfree-lazy-* option on by default.
+inline constexpr ServerKind valkey_kind{
+    .name = "valkey",
+    .server = "valkey-server",
+    .cli = "valkey-cli",
+    .check_rdb = "valkey-check-rdb",
+    .version = "8.0.1",
+    .rdb_header = "REDIS0011",
+    .expiry_delete = "unlink",
+    .packages = "Debian 12 bookworm-backports: valkey-server valkey-tools"};
+
+// The kind a RedisServer runs when its options name no executable: set for the duration of a
+// per-server test case (SERVER_TEST_CASE in support/server_test.hpp) by a ServerKindScope.
+// current_server_kind() throws HarnessError outside one.
+const ServerKind& current_server_kind();
+class ServerKindScope {
+ public:
+  explicit ServerKindScope(const ServerKind& kind);
+  ~ServerKindScope();
+  ServerKindScope(const ServerKindScope&) = delete;
+  ServerKindScope& operator=(const ServerKindScope&) = delete;
+
+ private:
+  const ServerKind* previous_;
+};
+
+// The program's path when it is executable in PATH (or is a path), else "".
+std::string find_program(const std::string& name);
+
 struct ServerOptions {
   // An RDB file to load at start-up: copied into the server's directory and named by
   // --dbfilename. Empty: the server starts with no data.
@@ -94,7 +149,8 @@ struct ServerOptions {
   // and cannot be overridden).
   std::vector<std::string> extra_args;
   milliseconds start_timeout{10000};
-  std::string executable = "redis-server";
+  // The server program; empty: current_server_kind()'s.
+  std::string executable;
 };
 
 class RedisServer {
