@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include "cli/diagnostics.hpp"
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
+#include "core/bytes.hpp"
 #include "core/lag.hpp"
 #include "core/net/lag_probe.hpp"
 #include "formats/lag_report.hpp"
@@ -40,7 +40,8 @@ struct LagCheckOptions {
 
 constexpr int unknown = 3;
 
-core::net::Endpoint parse_endpoint(const std::string& s) {
+// HOST:PORT, reached as the master is (TLS or not).
+core::net::Endpoint parse_endpoint(const std::string& s, const core::net::Endpoint& master) {
   const std::size_t colon = s.rfind(':');
   if (colon == std::string::npos || colon == 0)
     throw Fatal(ExitCode::usage, "--replica wants HOST:PORT, not '" + s + "'");
@@ -49,11 +50,14 @@ core::net::Endpoint parse_endpoint(const std::string& s) {
     host = host.substr(1, host.size() - 2);
   unsigned port = 0;
   const std::string_view digits = std::string_view(s).substr(colon + 1);
-  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (r.ec != std::errc{} || r.ptr != digits.data() + digits.size() || port == 0 || port > 65535)
+  if (!core::parse_decimal(digits, port) || port == 0 || port > 65535)
     throw Fatal(ExitCode::usage,
                 "--replica: bad port in '" + s + "', wants a port from 1 to 65535");
-  return core::net::Endpoint{host, static_cast<std::uint16_t>(port)};
+  core::net::Endpoint e = master;
+  e.unix_path.clear();
+  e.host = host;
+  e.port = static_cast<std::uint16_t>(port);
+  return e;
 }
 
 formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeConfig& config,
@@ -120,16 +124,14 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     if (t.warn_seconds && t.crit_seconds && *t.warn_seconds > *t.crit_seconds)
       throw Fatal(ExitCode::usage, "--warn-seconds is above --crit-seconds");
     core::net::LagProbeConfig config;
-    config.master = core::net::Endpoint{o.conn.host, o.conn.port};
+    config.master = server_of(o.conn);
     for (const std::string& s : o.replicas) {
-      const core::net::Endpoint e = parse_endpoint(s);
+      const core::net::Endpoint e = parse_endpoint(s, config.master.endpoint);
       bool seen = false;  // the same replica twice would be the same series twice
       for (const core::net::Endpoint& x : config.replicas)
         seen = seen || (x.host == e.host && x.port == e.port);
       if (!seen) config.replicas.push_back(e);
     }
-    config.user = o.conn.user;
-    config.password = o.conn.password;
     config.probes = o.probes;
     config.self = o.self;
     // Waiting less than the critical threshold could not tell CRITICAL from WARNING.

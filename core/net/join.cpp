@@ -22,15 +22,13 @@ std::string backlog_active(Client& c, Deadline deadline, bool& active) {
 
 }  // namespace
 
-std::string find_join_point(const Endpoint& endpoint, const std::string& user,
-                            const std::string& password, std::chrono::milliseconds timeout,
-                            JoinPoint& out, const std::function<void(const std::string&)>& note) {
-  const Deadline deadline = Clock::now() + timeout;
+std::string find_join_point(const Server& server, JoinPoint& out,
+                            const std::function<void(const std::string&)>& note) {
+  const Deadline deadline = Clock::now() + server.timeout;
   asio::io_context io;
   Client c(io);
   out.link_failed = true;
-  if (std::string err = c.connect(endpoint, deadline); !err.empty()) return err;
-  if (std::string err = authenticate(c, user, password, deadline); !err.empty()) return err;
+  if (std::string err = connect_and_auth(c, server, deadline); !err.empty()) return err;
   out.link_failed = false;
   bool active = false;
   if (std::string err = backlog_active(c, deadline, active); !err.empty()) return err;
@@ -40,8 +38,7 @@ std::string find_join_point(const Endpoint& endpoint, const std::string& user,
     note(
         "the master keeps no replication backlog: asking it to start one (no snapshot is taken "
         "unless it syncs from disk, repl-diskless-sync no)");
-    if (std::string err = primer.connect(endpoint, deadline); !err.empty()) return err;
-    if (std::string err = authenticate(primer, user, password, deadline); !err.empty()) return err;
+    if (std::string err = connect_and_auth(primer, server, deadline); !err.empty()) return err;
     Reply r;
     if (std::string err =
             primer.command({"REPLCONF", "capa", "eof", "capa", "psync2"}, r, deadline);
