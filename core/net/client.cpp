@@ -90,7 +90,10 @@ std::string Client::read_reply(Reply& reply, Deadline deadline) {
       run_until(io_, Clock::now() + std::chrono::seconds(1), [&] { return got; });
       return "timed out waiting for a reply";
     }
-    if (ec) return ec == asio::error::eof ? "connection closed" : ec.message();
+    if (ec) {
+      if (std::string tls = transport_->tls_failure(ec); !tls.empty()) return tls;
+      return ec == asio::error::eof ? "connection closed" : ec.message();
+    }
     reader_.feed(std::string_view(buf_.data(), n));
   }
   return error_;

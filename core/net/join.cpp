@@ -9,10 +9,11 @@
 namespace redis_repl::core::net {
 namespace {
 
-// INFO replication's backlog state; empty on success.
-std::string backlog_active(Client& c, Deadline deadline, bool& active) {
+// INFO replication's backlog state; empty on success. *answered: a reply came, if only an error.
+std::string backlog_active(Client& c, Deadline deadline, bool& active, bool* answered = nullptr) {
   Reply r;
   if (std::string err = c.command({"INFO", "replication"}, r, deadline); !err.empty()) return err;
+  if (answered) *answered = true;
   if (r.type != Reply::Type::bulk) return "INFO replication: " + (r.is_error() ? r.str : "no text");
   const auto info = parse_info(r.str);
   const auto it = info.find("repl_backlog_active");
@@ -29,9 +30,11 @@ std::string find_join_point(const Server& server, JoinPoint& out,
   Client c(io);
   out.link_failed = true;
   if (std::string err = connect_and_auth(c, server, deadline); !err.empty()) return err;
-  out.link_failed = false;
-  bool active = false;
-  if (std::string err = backlog_active(c, deadline, active); !err.empty()) return err;
+  // A first reply shows the master can be reached (a TLS server may refuse us only now).
+  bool active = false, answered = false;
+  const std::string first = backlog_active(c, deadline, active, &answered);
+  out.link_failed = !answered;
+  if (!first.empty()) return first;
 
   Client primer(io);
   if (!active) {

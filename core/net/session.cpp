@@ -52,6 +52,7 @@ struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
 
   void on_read(const std::error_code& ec, std::size_t n) {
     if (stopping_) return;
+    if (ec && tls_failed(ec)) return;
     if (ec) {
       // End of stream or a reset: either way the replica decides what it means.
       replica_.peer_closed();
@@ -71,6 +72,17 @@ struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
     }
     pump();
     if (!stopping_ && !ec) read();
+  }
+
+  // An error of the TLS layer (an alert, a record that does not decrypt) ends the session as a
+  // TLS failure, not as a lost link.
+  bool tls_failed(const std::error_code& ec) {
+    std::string why = transport_->tls_failure(ec);
+    if (why.empty()) return false;
+    result_.end = SessionEnd::tls_failed;
+    result_.error = std::move(why);
+    stop();
+    return true;
   }
 
   void tick() {
@@ -112,7 +124,7 @@ struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
   }
 
   void write() {
-    if (writing_ || !connected_ || stopping_) return;
+    if (writing_ || write_failed_ || !connected_ || stopping_) return;
     out_ = replica_.take_output();
     if (out_.empty()) return;
     writing_ = true;
@@ -120,9 +132,11 @@ struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
                             [self = shared_from_this()](const std::error_code& ec, std::size_t) {
                               self->writing_ = false;
                               if (self->stopping_) return;
+                              if (ec && self->tls_failed(ec)) return;
                               if (ec) {
-                                self->replica_.peer_closed();
-                                self->pump();
+                                // The pending read meets the end too, and what came before it
+                                // (a TLS alert, an error reply): it reports.
+                                self->write_failed_ = true;
                                 return;
                               }
                               if (self->finishing_) return self->stop();
@@ -146,6 +160,7 @@ struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
   std::string out_;
   bool connected_ = false;
   bool writing_ = false;
+  bool write_failed_ = false;
   bool finishing_ = false;
   bool stopping_ = false;
   SessionResult result_;

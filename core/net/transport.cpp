@@ -134,10 +134,44 @@ bool is_ip_address(const std::string& host) {
   return !ec;
 }
 
-// The context comes first: the stream is built on it.
+// The context comes first, configured: an SSL object copies the context's certificate, key and
+// ciphers when it is made, so the stream is built on a context that already has them.
 struct TlsContext {
-  explicit TlsContext(const TlsOptions&) : context(asio::ssl::context::tls_client) {}
+  explicit TlsContext(const TlsOptions& o) : context(asio::ssl::context::tls_client) {
+    context_error = configure(o);
+  }
   asio::ssl::context context;
+  std::string context_error;  // empty, or why the context could not be set up
+
+ private:
+  std::string configure(const TlsOptions& o) {
+    std::error_code ec;
+    auto failed = [&ec](auto step) {
+      step();
+      return static_cast<bool>(ec);
+    };
+    context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                            asio::ssl::context::no_sslv3,
+                        ec);
+    if (!o.cacert.empty() && failed([&] { context.load_verify_file(o.cacert, ec); }))
+      return "cannot load the CA certificates in '" + o.cacert + "': " + ec.message();
+    if (!o.cacertdir.empty() && failed([&] { context.add_verify_path(o.cacertdir, ec); }))
+      return "cannot use the CA directory '" + o.cacertdir + "': " + ec.message();
+    if (o.cacert.empty() && o.cacertdir.empty() &&
+        failed([&] { context.set_default_verify_paths(ec); }))
+      return "cannot load the system's CA certificates: " + ec.message();
+    if (!o.cert.empty() && failed([&] { context.use_certificate_chain_file(o.cert, ec); }))
+      return "cannot load the certificate '" + o.cert + "': " + ec.message();
+    if (!o.key.empty() &&
+        failed([&] { context.use_private_key_file(o.key, asio::ssl::context::pem, ec); }))
+      return "cannot load the private key '" + o.key + "': " + ec.message();
+    SSL_CTX* native = context.native_handle();
+    if (!o.ciphers.empty() && SSL_CTX_set_cipher_list(native, o.ciphers.c_str()) != 1)
+      return "--tls-ciphers: no cipher in '" + o.ciphers + "' can be used";
+    if (!o.ciphersuites.empty() && SSL_CTX_set_ciphersuites(native, o.ciphersuites.c_str()) != 1)
+      return "--tls-ciphersuites: no cipher suite in '" + o.ciphersuites + "' can be used";
+    return {};
+  }
 };
 
 class TlsTransport final : private TlsContext,
@@ -148,7 +182,8 @@ class TlsTransport final : private TlsContext,
 
   void async_connect(std::chrono::milliseconds timeout, Done done) override {
     arm(timeout);
-    if (std::string why = configure(); !why.empty()) {
+    std::string why = context_error.empty() ? configure() : context_error;
+    if (!why.empty()) {
       asio::post(io_, [self = shared_from_this(), this, done = std::move(done), why] {
         settle(done, tls_error(why));
       });
@@ -158,10 +193,22 @@ class TlsTransport final : private TlsContext,
       if (e) return settle(done, e);
       stream_.async_handshake(asio::ssl::stream_base::client, [self = shared_from_this(), this,
                                                                done](const std::error_code& ec) {
-        if (timed_out_) return settle(done, connect_error("timed out in the TLS handshake"));
+        if (timed_out_)
+          return settle(done, connect_error("timed out in the TLS handshake (does the server "
+                                            "speak TLS on this port?)"));
         settle(done, ec ? handshake_error(ec) : ConnectError{});
       });
     });
+  }
+
+  std::string tls_failure(const std::error_code& ec) const override {
+    if (ec.category() != asio::error::get_ssl_category()) return {};
+    // An alert after the handshake: TLS 1.3 servers refuse a client certificate (or the lack of
+    // one) only then.
+    std::string why = ec.message();
+    if (why.find("certificate required") != std::string::npos)
+      why += " (the server wants a client certificate: --cert and --key)";
+    return "TLS: " + endpoint_.name() + " ended the session: " + why;
   }
 
   std::size_t read_ready(char* data, std::size_t size) override {
@@ -186,36 +233,11 @@ class TlsTransport final : private TlsContext,
                      " (does the server speak TLS on this port?)");
   }
 
-  // Trusted CAs, our certificate, ciphers, and what to verify. Empty, or what went wrong.
+  // What this connection sends and verifies: the server name, the verification mode and the
+  // name to check. Empty, or what went wrong.
   std::string configure() {
     const TlsOptions& o = endpoint_.tls;
-    asio::ssl::context& ctx = TlsContext::context;
     std::error_code ec;
-    auto failed = [&ec](auto step) {
-      step();
-      return static_cast<bool>(ec);
-    };
-    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                        asio::ssl::context::no_sslv3,
-                    ec);
-    if (!o.cacert.empty() && failed([&] { ctx.load_verify_file(o.cacert, ec); }))
-      return "cannot load the CA certificates in '" + o.cacert + "': " + ec.message();
-    if (!o.cacertdir.empty() && failed([&] { ctx.add_verify_path(o.cacertdir, ec); }))
-      return "cannot use the CA directory '" + o.cacertdir + "': " + ec.message();
-    if (o.cacert.empty() && o.cacertdir.empty() &&
-        failed([&] { ctx.set_default_verify_paths(ec); }))
-      return "cannot load the system's CA certificates: " + ec.message();
-    if (!o.cert.empty() && failed([&] { ctx.use_certificate_chain_file(o.cert, ec); }))
-      return "cannot load the certificate '" + o.cert + "': " + ec.message();
-    if (!o.key.empty() &&
-        failed([&] { ctx.use_private_key_file(o.key, asio::ssl::context::pem, ec); }))
-      return "cannot load the private key '" + o.key + "': " + ec.message();
-    SSL_CTX* native = ctx.native_handle();
-    if (!o.ciphers.empty() && SSL_CTX_set_cipher_list(native, o.ciphers.c_str()) != 1)
-      return "--tls-ciphers: no cipher in '" + o.ciphers + "' can be used";
-    if (!o.ciphersuites.empty() && SSL_CTX_set_ciphersuites(native, o.ciphersuites.c_str()) != 1)
-      return "--tls-ciphersuites: no cipher suite in '" + o.ciphersuites + "' can be used";
-
     SSL* ssl = stream_.native_handle();
     const std::string& name = o.sni.empty() ? endpoint_.host : o.sni;
     const bool ip = is_ip_address(name);

@@ -56,6 +56,10 @@ class Transport {
   // Ends the connection; pending operations complete with operation_aborted.
   virtual void close() = 0;
   virtual bool is_open() const = 0;
+  // For an error of a read or write: empty when it is the connection's (a reset, the end of the
+  // stream); else the TLS layer's, as one line naming the endpoint ("TLS: 127.0.0.1:6380 ended
+  // the session: tlsv13 alert certificate required").
+  virtual std::string tls_failure(const std::error_code&) const { return {}; }
 };
 
 std::shared_ptr<Transport> make_transport(asio::io_context& io, const Endpoint& endpoint);
