@@ -308,6 +308,9 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
       ->option_text("TYPE")
       ->allow_extra_args(false);
   cmd->add_flag("-q,--quiet", o->quiet, "No progress line or summary on standard error");
+  set_group(*cmd, "Input and output",
+            {"--file", "--output", "--format", "--largest", "--check", "--quiet"});
+  set_group(*cmd, "Filters", {"--db", "--match", "--type"});
   cmd->callback([o, cmd, &runner] {
     o->format_given = cmd->count("--format") > 0;
     runner = [o, cmd] { return run_dump_rdb(*o, *cmd); };

@@ -229,6 +229,10 @@ void register_lag_check(CLI::App& app, Runner& runner) {
       ->option_text("FILE");
   cmd->add_flag("--self", o->self,
                 "Also join as a replica (empty snapshot) and time the probes in our own feed");
+  set_group(*cmd, "Replicas and probes", {"--replica", "--self", "--probes", "--probe-timeout"});
+  set_group(*cmd, "Thresholds",
+            {"--warn-bytes", "--crit-bytes", "--warn-seconds", "--crit-seconds", "--min-replicas"});
+  set_group(*cmd, "Output", {"--format", "--watch", "--count", "--output"});
   cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_lag_check(*o, *cmd); }; });
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,7 +73,7 @@ class TailHandler final : public core::net::SessionHandler {
   void attach(core::Replica& r, bool resuming) {
     replica_ = &r;
     resuming_ = resuming;
-    session_start_ = Clock::now();
+    connected_at_.reset();
     synced_ = false;
     waiting_noted_ = false;
   }
@@ -163,6 +164,8 @@ class TailHandler final : public core::net::SessionHandler {
   // What reached the output, as a resume point (invalid before anything did).
   const ResumePoint& delivered() const { return delivered_.resume; }
 
+  void on_connected() override { connected_at_ = Clock::now(); }
+
   bool wants_stop() override {
     if (!out_.buffer().empty()) {  // what a burst left behind goes out within 100 ms
       out_.flush();
@@ -173,7 +176,8 @@ class TailHandler final : public core::net::SessionHandler {
       out_.mark_closed();
       return true;
     }
-    if (!synced_ && !waiting_noted_ && Clock::now() - session_start_ >= std::chrono::seconds(1)) {
+    if (!synced_ && !waiting_noted_ && connected_at_ &&
+        Clock::now() - *connected_at_ >= std::chrono::seconds(1)) {
       waiting_noted_ = true;
       print_info(
           "waiting for the master to start the sync (a diskless sync waits "
@@ -247,7 +251,7 @@ class TailHandler final : public core::net::SessionHandler {
   Clock::time_point last_sync_{};
   Clock::time_point last_flush_{};
   std::string saved_replid_;
-  Clock::time_point session_start_{};
+  std::optional<Clock::time_point> connected_at_;  // of this session's connection
   bool synced_ = false;
   bool waiting_noted_ = false;
 };
@@ -457,6 +461,12 @@ void register_tail(CLI::App& app, Runner& runner) {
                   "Port to announce with REPLCONF listening-port (default: none, shown as 0)")
       ->option_text("PORT")
       ->check(integer_in(0, 65535, "a port"));
+  set_group(*cmd, "Output",
+            {"--format", "--snapshot", "--count", "--duration", "--line-buffered", "--spool",
+             "--spool-max"});
+  set_group(*cmd, "Filters", {"--db", "--match", "--command", "--exclude-command", "--noise"});
+  set_group(*cmd, "Replication",
+            {"--state", "--allow-full-resync", "--from-rdb", "--ack-written", "--announce-port"});
   cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_tail(*o, *cmd); }; });
 }
 

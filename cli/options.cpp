@@ -306,6 +306,10 @@ core::net::Server server_of(const ConnectionOptions& o) {
   return s;
 }
 
+void set_group(CLI::App& cmd, const std::string& group, std::initializer_list<const char*> names) {
+  for (const char* name : names) cmd.get_option(name)->group(group);
+}
+
 ExitCode exit_code_for(core::Failure failure) {
   switch (failure) {
     case core::Failure::none:

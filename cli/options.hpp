@@ -1,6 +1,7 @@
 // cli/options.hpp — flags every subcommand that talks to a server shares, as redis-cli has them.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -47,6 +48,9 @@ CLI::Validator number_in(double min, double max, const std::string& what);
 CLI::Validator integer_in(std::int64_t min, std::int64_t max, const std::string& what);
 // The highest database number a Redis server can have (databases is at most INT_MAX).
 constexpr std::int64_t max_db = 2147483646;
+
+// Puts these options (by a long name each) in a group of the help, as redis-cli groups its own.
+void set_group(CLI::App& cmd, const std::string& group, std::initializer_list<const char*> names);
 
 // The exit status for each class of failure (core/link_policy.hpp): the one mapping.
 ExitCode exit_code_for(core::Failure failure);

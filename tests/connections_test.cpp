@@ -321,3 +321,54 @@ TEST_CASE("connections: a replica linked to its master over TLS is measured over
 }
 
 }  // namespace redis_repl::test
+
+namespace redis_repl::test {
+
+// A URI's user, its password with escapes (@ : / % in it), and its db, which like -n is the
+// default for --db; --db given wins.
+TEST_CASE("connections: URI credentials with escapes, and the db of -n or a URI as --db") {
+  RedisServer m(ServerOptions{.extra_args = master_args()});
+  RespClient c = m.client();
+  must(c, {"ACL", "SETUSER", "reader", "on", ">p@ss:w/rd%", "~*", "&*", "+@all"});
+  for (const char* db : {"0", "1", "3"}) {
+    must(c, {"SELECT", db});
+    must(c, {"SET", std::string("in-db-") + db, "v"});
+  }
+  must(c, {"CONFIG", "SET", "requirepass", "secret"});
+  const std::string at = "127.0.0.1:" + std::to_string(m.port());
+  const std::string uri = "redis://reader:p%40ss%3Aw%2Frd%25@" + at;
+  auto keys_of = [&](const std::vector<std::string>& how) {
+    const ProgramResult r =
+        run_program(with({binary, "dump-rdb", "-q", "--format", "keys"}, how), 30s);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    return r.out;
+  };
+  CHECK(keys_of({"-u", uri + "/3"}) == "in-db-3\n");
+  CHECK(keys_of({"-u", uri, "-n", "1"}) == "in-db-1\n");
+  CHECK(keys_of({"-u", uri + "/3", "--db", "0"}) == "in-db-0\n");
+  CHECK(keys_of({"-p", std::to_string(m.port()), "--user", "reader", "-a", "p@ss:w/rd%",
+                 "--no-auth-warning", "-n", "3"}) == "in-db-3\n");
+  // A wrong escape of the right password is the wrong password: exit 4.
+  const ProgramResult bad = run_program(
+      {binary, "dump-rdb", "-q", "--format", "keys", "-u", "redis://reader:p%40ss@" + at}, 30s);
+  CHECK(bad.exit_code == 4);
+  CHECK(bad.err.find("p@ss") == std::string::npos);
+
+  // tail -n 3: of two writes, only the one in db 3 is printed.
+  BackgroundProcess t({binary, "tail", "-u", uri, "-n", "3", "--count", "1"});
+  REQUIRE(wait_until([&] { return t.lines().size() >= 1; }, 20s));  // the sync line: joined
+  must(c, {"AUTH", "secret"});
+  must(c, {"SELECT", "0"});
+  must(c, {"SET", "later-0", "v"});
+  must(c, {"SELECT", "3"});
+  must(c, {"SET", "later-3", "v"});
+  CHECK(t.wait(20s) == 0);
+  const auto lines = parse_json_lines(t.out());
+  const auto commands = of_kind(lines, "command");
+  REQUIRE(commands.size() == 1);
+  CHECK(json_bytes(commands[0].at("args").at(0)) == "later-3");
+  CHECK(commands[0].at("db") == 3);
+}
+
+}  // namespace redis_repl::test

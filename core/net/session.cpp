@@ -29,6 +29,7 @@ struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
       if (self->stopping_) return;
       if (e) return self->connect_failed(e);
       self->connected_ = true;
+      self->handler_.on_connected();
       self->pump();
       self->read();
     });

@@ -31,6 +31,8 @@ class SessionHandler {
   // After each batch of events: write out what is buffered, and return the replication offset up
   // to which everything handed out is now written (the replica ACKs that), or -1 if none.
   virtual std::int64_t on_batch_end() = 0;
+  // The connection is made (and, for TLS, the handshake done); the replica's handshake begins.
+  virtual void on_connected() {}
   // Polled by the ticker: true ends the session (a signal, a duration elapsed, output closed).
   virtual bool wants_stop() { return false; }
 };
