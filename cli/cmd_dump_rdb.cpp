@@ -240,6 +240,10 @@ int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
   if (raw && raw->closed_pipe()) return static_cast<int>(ExitCode::ok);
   if (output) output->check_written();
   if (raw && raw->failed()) throw Fatal(ExitCode::io, raw->error());
+  if (result.end == core::SessionEnd::connect_failed &&
+      result.error.find("refused") != std::string::npos)
+    throw Fatal(exit_code_for(next.failure),
+                result.error + " (no server there; to read an RDB file instead: --file PATH)");
   if (result.end == core::SessionEnd::connect_failed || result.end == core::SessionEnd::tls_failed)
     throw Fatal(exit_code_for(next.failure), result.error);
   if (!handler.done()) {

@@ -26,6 +26,7 @@
 #include "cli/commands.hpp"
 #include "support/fake_master.hpp"
 #include "support/redis_server.hpp"
+#include "support/replica_set.hpp"
 
 extern char** environ;
 
@@ -409,7 +410,8 @@ TEST_CASE("cli: bad numbers, ports and URIs are usage errors, found before conne
            {{"--timeout", "0"}, "--timeout: " + seconds + "'0'"},
            {{"--db", "-1"}, db + "'-1'"},
            {{"-u", "redis://[::1]x"}, "-u/--uri: unexpected text after ']'" + uri_form},
-           {{"-u", "http://" + at}, "-u/--uri: not a redis://, rediss:// or unix:// URI" + uri_form},
+           {{"-u", "http://" + at},
+            "-u/--uri: not a redis://, rediss:// or unix:// URI" + uri_form},
            {{"-u", "unix://u:p@sock"}, "-u/--uri: the socket's path is not absolute" + uri_form},
            {{"-u", "redis://" + at + "/2147483647"},
             "-u/--uri: the database after '/' is not a number" + uri_form},
@@ -420,8 +422,7 @@ TEST_CASE("cli: bad numbers, ports and URIs are usage errors, found before conne
            {{"--insecure"}, "--insecure needs --tls (or a rediss:// URI)"},
            {{"--sni", "x"}, "--sni needs --tls (or a rediss:// URI)"},
            {{"--tls", "--cert", REDIS_REPL_BINARY}, "--cert and --key go together"},
-           {{"--tls", "-s", "/tmp/x.sock"},
-            "--tls is for TCP connections, not a Unix socket (-s)"},
+           {{"--tls", "-s", "/tmp/x.sock"}, "--tls is for TCP connections, not a Unix socket (-s)"},
        }},
       {"lag-check",
        {
@@ -456,4 +457,30 @@ TEST_CASE("cli: bad numbers, ports and URIs are usage errors, found before conne
     }
   }
   CHECK(master.connections() == 0);
+}
+
+// A mistake gets a hint that says what to do instead, on the error's own line.
+TEST_CASE("cli: a misspelt subcommand, a file given as an argument, nothing listening: hints") {
+  using redis_repl::test::run_program;
+  auto err_of = [](const std::vector<std::string>& args, int expect) {
+    std::vector<std::string> argv = {REDIS_REPL_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const redis_repl::test::ProgramResult r = run_program(argv, std::chrono::milliseconds(20000));
+    CHECK(r.exit_code == expect);
+    CHECK(r.out.empty());
+    return r.err.substr(0, r.err.find('\n'));
+  };
+  const int usage = code(ExitCode::usage);
+  CHECK(err_of({"taill"}, usage) ==
+        "redis-repl: error: unknown subcommand 'taill' (did you mean 'tail'?)");
+  CHECK(err_of({"lag-chek", "-p", "1"}, usage) ==
+        "redis-repl: error: unknown subcommand 'lag-chek' (did you mean 'lag-check'?)");
+  CHECK(err_of({"backup"}, usage) == "redis-repl: error: unknown subcommand 'backup'");
+  CHECK(err_of({"dump-rdb", "--check", "dump.rdb"}, usage) ==
+        "redis-repl: error: The following argument was not expected: dump.rdb (to read an RDB "
+        "file, use --file dump.rdb)");
+  const std::string port = std::to_string(redis_repl::test::unused_loopback_port());
+  CHECK(err_of({"dump-rdb", "-p", port}, code(ExitCode::connect)) ==
+        "redis-repl: error: 127.0.0.1:" + port +
+            ": Connection refused (no server there; to read an RDB file instead: --file PATH)");
 }
