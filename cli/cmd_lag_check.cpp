@@ -14,7 +14,6 @@
 #include "cli/diagnostics.hpp"
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
-#include "core/bytes.hpp"
 #include "core/lag.hpp"
 #include "core/net/lag_probe.hpp"
 #include "formats/lag_report.hpp"
@@ -39,26 +38,6 @@ struct LagCheckOptions {
 };
 
 constexpr int unknown = 3;
-
-// HOST:PORT, reached as the master is (TLS or not).
-core::net::Endpoint parse_endpoint(const std::string& s, const core::net::Endpoint& master) {
-  const std::size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    throw Fatal(ExitCode::usage, "--replica wants HOST:PORT, not '" + s + "'");
-  std::string host = s.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  unsigned port = 0;
-  const std::string_view digits = std::string_view(s).substr(colon + 1);
-  if (!core::parse_decimal(digits, port) || port == 0 || port > 65535)
-    throw Fatal(ExitCode::usage,
-                "--replica: bad port in '" + s + "', wants a port from 1 to 65535");
-  core::net::Endpoint e = master;
-  e.unix_path.clear();
-  e.host = host;
-  e.port = static_cast<std::uint16_t>(port);
-  return e;
-}
 
 formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeConfig& config,
                           const core::Thresholds& t) {
@@ -126,7 +105,7 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     core::net::LagProbeConfig config;
     config.master = server_of(o.conn);
     for (const std::string& s : o.replicas) {
-      const core::net::Endpoint e = parse_endpoint(s, config.master.endpoint);
+      const core::net::Endpoint e = endpoint_of("--replica", s, config.master.endpoint);
       bool seen = false;  // the same replica twice would be the same series twice
       for (const core::net::Endpoint& x : config.replicas)
         seen = seen || (x.host == e.host && x.port == e.port);

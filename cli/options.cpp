@@ -306,6 +306,25 @@ core::net::Server server_of(const ConnectionOptions& o) {
   return s;
 }
 
+core::net::Endpoint endpoint_of(const std::string& flag, const std::string& s,
+                                const core::net::Endpoint& like) {
+  const std::size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw Fatal(ExitCode::usage, flag + " wants HOST:PORT, not '" + s + "'");
+  std::string host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  if (!core::parse_decimal(std::string_view(s).substr(colon + 1), port) || port == 0 ||
+      port > 65535)
+    throw Fatal(ExitCode::usage, flag + ": bad port in '" + s + "', wants a port from 1 to 65535");
+  core::net::Endpoint e = like;
+  e.unix_path.clear();
+  e.host = host;
+  e.port = static_cast<std::uint16_t>(port);
+  return e;
+}
+
 void set_group(CLI::App& cmd, const std::string& group, std::initializer_list<const char*> names) {
   for (const char* name : names) cmd.get_option(name)->group(group);
 }

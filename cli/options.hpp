@@ -49,6 +49,11 @@ CLI::Validator integer_in(std::int64_t min, std::int64_t max, const std::string&
 // The highest database number a Redis server can have (databases is at most INT_MAX).
 constexpr std::int64_t max_db = 2147483646;
 
+// HOST:PORT (an IPv6 address in brackets) given to `flag`, reached as `like` is (TLS or not, the
+// same options). Fatal(usage) for anything else.
+core::net::Endpoint endpoint_of(const std::string& flag, const std::string& host_port,
+                                const core::net::Endpoint& like);
+
 // Puts these options (by a long name each) in a group of the help, as redis-cli groups its own.
 void set_group(CLI::App& cmd, const std::string& group, std::initializer_list<const char*> names);
 
