@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/commands.hpp"
@@ -119,12 +120,7 @@ int run_main(int argc, const char* const* argv) {
   try {
     return runner ? runner() : static_cast<int>(ExitCode::usage);
   } catch (const Fatal& e) {
-    std::string message = e.what();
-    // dump-rdb reads from a master unless told --file: say so when there is none.
-    const CLI::App* dump = app.get_subcommand("dump-rdb");
-    if (e.code() == ExitCode::connect && dump->parsed() && dump->count("--file") == 0)
-      message += " (dump-rdb reads from a master; to read an RDB file, use --file PATH)";
-    print_error(message);
+    print_error(e.what());
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
     print_error(std::string("internal error: ") + e.what());

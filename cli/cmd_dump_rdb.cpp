@@ -1,12 +1,8 @@
 // `redis-repl dump-rdb`: parse an RDB and write it out as JSON Lines, human text, RESP commands
 // or a key list; or only verify it (--check), as redis-check-rdb does.
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cerrno>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,9 +10,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/diagnostics.hpp"
+#include "cli/input_file.hpp"
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
 #include "cli/report_options.hpp"
+#include "core/link_policy.hpp"
 #include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
 #include "core/rdb_parser.hpp"
@@ -41,53 +39,6 @@ struct DumpRdbOptions {
   ReportFlags report;
 };
 
-class InputFile {
- public:
-  explicit InputFile(const std::string& path) : path_(path) {
-    if (path == "-") {
-      fd_ = STDIN_FILENO;
-      name_ = "stdin";
-    } else {
-      fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd_ < 0) throw Fatal(ExitCode::io, "cannot open '" + path + "': " + std::strerror(errno));
-      owned_ = true;
-      name_ = path;
-    }
-    struct stat st {};
-    if (::fstat(fd_, &st) == 0) {
-      if (S_ISDIR(st.st_mode)) throw Fatal(ExitCode::io, "'" + path + "' is a directory");
-      if (S_ISREG(st.st_mode)) size_ = static_cast<std::uint64_t>(st.st_size);
-    }
-  }
-  ~InputFile() {
-    if (owned_) ::close(fd_);
-  }
-  InputFile(const InputFile&) = delete;
-  InputFile& operator=(const InputFile&) = delete;
-
-  // Bytes read into buf; 0 at end of input; -1 when interrupted by a signal.
-  long read(char* buf, std::size_t n) {
-    for (;;) {
-      const ssize_t r = ::read(fd_, buf, n);
-      if (r >= 0) return static_cast<long>(r);
-      if (errno == EINTR) {
-        if (caught_signal()) return -1;
-        continue;
-      }
-      throw Fatal(ExitCode::io, "read '" + name_ + "': " + std::strerror(errno));
-    }
-  }
-  const std::string& name() const { return name_; }
-  std::uint64_t size() const { return size_; }
-
- private:
-  std::string path_;
-  std::string name_;
-  int fd_ = -1;
-  bool owned_ = false;
-  std::uint64_t size_ = 0;
-};
-
 // What every mode shares: the key filter, the output format, the sink that writes it.
 struct Output {
   core::KeyFilter filter;
@@ -98,6 +49,7 @@ struct Output {
 
   explicit Output(const DumpRdbOptions& o) {
     filter.dbs = o.dbs;
+    if (filter.dbs.empty() && o.conn.db) filter.dbs.push_back(*o.conn.db);  // -n: the default
     filter.globs = o.match;
     for (const std::string& t : o.types) {
       core::ValueType vt;
@@ -189,9 +141,9 @@ int run_from_file(const DumpRdbOptions& o) {
   if (step == core::Step::failed) {
     output.sink->abort();
     const Error& e = parser.error();
-    throw Fatal(exit_code_for(e.code), in.name() + ": " + std::string(describe(e.code)) +
-                                           " at byte " + std::to_string(e.offset) + ": " +
-                                           e.message);
+    throw Fatal(exit_code_for(core::failure_of(e.code)),
+                in.name() + ": " + std::string(describe(e.code)) + " at byte " +
+                    std::to_string(e.offset) + ": " + e.message);
   }
   if (!parser.trailing().empty() || (step == core::Step::done && in.read(buf.get(), 1) > 0))
     print_warning(in.name() + ": bytes after the end of the RDB at byte " +
@@ -248,34 +200,37 @@ int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
     // a file is renamed into place only once the whole snapshot is in and its checksum verified.
     raw = std::make_unique<OutputFile>(o.output, "output file", true);
   }
-  core::ReplicaConfig config;
-  config.user = o.conn.user;
-  config.password = o.conn.password;
-  config.snapshot = core::ReplicaConfig::Snapshot::only;
-  config.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.conn.timeout_s * 1000));
-  const std::string where = o.conn.host + ":" + std::to_string(o.conn.port);
+  const core::net::Server server = server_of(o.conn);
+  const core::ReplicaConfig config =
+      core::net::replica_config(server, core::ReplicaConfig::Snapshot::only);
+  const std::string where = server.endpoint.name();
   Progress progress(!o.quiet, 0);
-  const auto give_up = core::Clock::now() + config.timeout;
-  std::chrono::milliseconds backoff(250);
+  // -LOADING, -NOMASTERLINK: the master cannot serve a snapshot yet; ask again, as a Redis
+  // replica does, while nothing of it has been written and time remains.
+  core::Reconnect policy(core::RetryRules{std::chrono::milliseconds(250),
+                                          std::chrono::milliseconds(5000), false,
+                                          core::Clock::now() + config.timeout});
   std::unique_ptr<DumpHandler> attempt;
   core::net::SessionResult result;
+  core::Decision next;
   for (;;) {
     core::Replica replica(config, output ? output->visitor() : verify, core::Clock::now());
     if (raw) replica.set_payload_tap([&raw](std::string_view bytes) { raw->write(bytes); });
     attempt = std::make_unique<DumpHandler>(output ? &output->out : nullptr, raw.get(), progress);
-    result = core::net::run_session(core::net::Endpoint{o.conn.host, o.conn.port}, config.timeout,
-                                    replica, *attempt);
-    // -LOADING, -NOMASTERLINK: the master cannot serve a snapshot yet; ask again, as a Redis
-    // replica does, while nothing of it has been written and time remains.
-    const auto& f = attempt->failure();
-    const bool transient = f && f->fail_kind == core::FailKind::transient;
-    if (!transient || caught_signal() || (raw && raw->written() > 0) ||
-        core::Clock::now() + backoff >= give_up)
-      break;
-    print_warning(where + ": " + f->error.message + "; asking again in " +
-                  std::to_string(backoff.count()) + " ms");
-    sleep_unless_signalled(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    result = core::net::run_session(server, replica, *attempt);
+    if (caught_signal()) break;
+    core::LinkOutcome outcome;
+    outcome.end = result.end;
+    if (const auto& f = attempt->failure()) {
+      outcome.fail_kind = f->fail_kind;
+      outcome.code = f->error.code;
+    }
+    outcome.output_started = raw && raw->written() > 0;
+    next = policy.after(outcome, core::Clock::now());
+    if (next.action != core::Decision::Action::retry) break;
+    print_warning(where + ": " + attempt->failure()->error.message + "; asking again in " +
+                  std::to_string(next.wait.count()) + " ms");
+    sleep_unless_signalled(next.wait);
   }
   DumpHandler& handler = *attempt;
   progress.finish();
@@ -288,16 +243,16 @@ int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
   if (raw && raw->closed_pipe()) return static_cast<int>(ExitCode::ok);
   if (output) output->check_written();
   if (raw && raw->failed()) throw Fatal(ExitCode::io, raw->error());
-  if (result.end == core::net::SessionEnd::connect_failed)
-    throw Fatal(ExitCode::connect, result.error);
+  if (result.end == core::SessionEnd::connect_failed &&
+      result.error.find("refused") != std::string::npos)
+    throw Fatal(exit_code_for(next.failure),
+                result.error + " (no server there; to read an RDB file instead: --file PATH)");
+  if (result.end == core::SessionEnd::connect_failed || result.end == core::SessionEnd::tls_failed)
+    throw Fatal(exit_code_for(next.failure), result.error);
   if (!handler.done()) {
     if (output) output->sink->abort();
-    if (handler.failure()) {
-      const core::Event& f = *handler.failure();
-      const ExitCode code = f.fail_kind == core::FailKind::rdb ? exit_code_for(f.error.code)
-                                                               : exit_code_for(f.fail_kind);
-      throw Fatal(code, where + ": " + f.error.message);
-    }
+    if (handler.failure())
+      throw Fatal(exit_code_for(next.failure), where + ": " + handler.failure()->error.message);
     throw Fatal(ExitCode::connect, where + ": the transfer did not complete");
   }
   if (raw) {
@@ -328,7 +283,7 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
   CLI::App* cmd =
       app.add_subcommand("dump-rdb", "Read an RDB snapshot and write out what it holds");
   cmd->set_help_flag("--help", "Print this help and exit");
-  add_connection_options(*cmd, o->conn);
+  add_connection_options(*cmd, o->conn, true);
   cmd->add_option("--file", o->file,
                   "Read the RDB from this file ('-' for standard input) instead of a master")
       ->option_text("PATH");
@@ -363,6 +318,9 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
       ->option_text("TYPE")
       ->allow_extra_args(false);
   cmd->add_flag("-q,--quiet", o->quiet, "No progress line or summary on standard error");
+  set_group(*cmd, "Input and output",
+            {"--file", "--output", "--format", "--largest", "--check", "--quiet"});
+  set_group(*cmd, "Filters", {"--db", "--match", "--type"});
   cmd->callback([o, cmd, &runner] {
     o->format_given = cmd->count("--format") > 0;
     runner = [o, cmd] { return run_dump_rdb(*o, *cmd); };

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -39,22 +38,6 @@ struct LagCheckOptions {
 };
 
 constexpr int unknown = 3;
-
-core::net::Endpoint parse_endpoint(const std::string& s) {
-  const std::size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    throw Fatal(ExitCode::usage, "--replica wants HOST:PORT, not '" + s + "'");
-  std::string host = s.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  unsigned port = 0;
-  const std::string_view digits = std::string_view(s).substr(colon + 1);
-  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (r.ec != std::errc{} || r.ptr != digits.data() + digits.size() || port == 0 || port > 65535)
-    throw Fatal(ExitCode::usage,
-                "--replica: bad port in '" + s + "', wants a port from 1 to 65535");
-  return core::net::Endpoint{host, static_cast<std::uint16_t>(port)};
-}
 
 formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeConfig& config,
                           const core::Thresholds& t) {
@@ -120,16 +103,14 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     if (t.warn_seconds && t.crit_seconds && *t.warn_seconds > *t.crit_seconds)
       throw Fatal(ExitCode::usage, "--warn-seconds is above --crit-seconds");
     core::net::LagProbeConfig config;
-    config.master = core::net::Endpoint{o.conn.host, o.conn.port};
+    config.master = server_of(o.conn);
     for (const std::string& s : o.replicas) {
-      const core::net::Endpoint e = parse_endpoint(s);
+      const core::net::Endpoint e = endpoint_of("--replica", s, config.master.endpoint);
       bool seen = false;  // the same replica twice would be the same series twice
       for (const core::net::Endpoint& x : config.replicas)
         seen = seen || (x.host == e.host && x.port == e.port);
       if (!seen) config.replicas.push_back(e);
     }
-    config.user = o.conn.user;
-    config.password = o.conn.password;
     config.probes = o.probes;
     config.self = o.self;
     // Waiting less than the critical threshold could not tell CRITICAL from WARNING.
@@ -227,6 +208,10 @@ void register_lag_check(CLI::App& app, Runner& runner) {
       ->option_text("FILE");
   cmd->add_flag("--self", o->self,
                 "Also join as a replica (empty snapshot) and time the probes in our own feed");
+  set_group(*cmd, "Replicas and probes", {"--replica", "--self", "--probes", "--probe-timeout"});
+  set_group(*cmd, "Thresholds",
+            {"--warn-bytes", "--crit-bytes", "--warn-seconds", "--crit-seconds", "--min-replicas"});
+  set_group(*cmd, "Output", {"--format", "--watch", "--count", "--output"});
   cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_lag_check(*o, *cmd); }; });
 }
 

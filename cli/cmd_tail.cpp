@@ -1,16 +1,14 @@
 // `redis-repl tail`: join a master as a replica and print what replication carries, command by
 // command with its offsets; resumable through --state or --from-rdb; reconnects with PSYNC.
-#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,11 +17,12 @@
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
 #include "cli/report_options.hpp"
+#include "cli/resume_point.hpp"
 #include "core/glob.hpp"
+#include "core/link_policy.hpp"
 #include "core/net/join.hpp"
 #include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
-#include "core/rdb_parser.hpp"
 #include "core/replica.hpp"
 #include "formats/sink.hpp"
 
@@ -55,108 +54,10 @@ struct TailOptions {
   bool snapshot_only = false;  // --format report: the snapshot's report, then stop
 };
 
-// Where to pick the stream up: the master's replid, the last command boundary, its db.
-struct ResumePoint {
-  std::string replid = "?";
-  std::int64_t offset = -1;
-  std::uint64_t db = 0;
-  bool valid() const { return replid != "?" && offset >= 0; }
-};
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
   return out;
-}
-
-// The state file: one line of JSON, {"replid":"<40 hex>","offset":N,"db":N}. A character device
-// or a FIFO (--state /dev/null) is only written to: there is no state to resume from in it.
-ResumePoint read_state(const std::string& path) {
-  ResumePoint p;
-  if (classify_output(path, "state file", false) == OutputKind::stream) return p;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return p;  // a first run
-    throw Fatal(ExitCode::io, "cannot read state file '" + path + "': " + std::strerror(errno));
-  }
-  char buf[512];
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  const std::string text(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
-  auto field = [&](const char* name) -> std::string {
-    const std::string key = std::string("\"") + name + "\":";
-    const std::size_t at = text.find(key);
-    if (at == std::string::npos) return {};
-    std::size_t b = at + key.size();
-    if (b < text.size() && text[b] == '"') ++b;
-    const std::size_t e = text.find_first_of("\",}", b);
-    return text.substr(b, e - b);
-  };
-  p.replid = field("replid");
-  const std::string off = field("offset"), db = field("db");
-  try {
-    p.offset = std::stoll(off);
-    p.db = db == "null" ? core::unknown_db : std::stoull(db);
-  } catch (...) {
-    p = ResumePoint{};
-  }
-  if (p.replid.size() != 40 || p.offset < 0)
-    throw Fatal(ExitCode::usage, "state file '" + path + "' is not one redis-repl wrote");
-  return p;
-}
-
-// By the rules of every file written (cli/output_file.hpp): a temporary file beside it, renamed
-// into place: never a half-written state.
-void write_state(const std::string& path, const ResumePoint& p, bool sync = true) {
-  if (path.empty() || !p.valid()) return;
-  write_whole_file(path, "state file",
-                   "{\"replid\":\"" + p.replid + "\",\"offset\":" + std::to_string(p.offset) +
-                       ",\"db\":" + (p.db == core::unknown_db ? "null" : std::to_string(p.db)) +
-                       "}\n",
-                   sync);
-}
-
-// A restarted Redis replica resumes from the repl-* aux fields of its RDB; so can we.
-ResumePoint read_rdb_resume_point(const std::string& path) {
-  struct AuxOnly : core::RdbVisitor {
-    ResumePoint p;
-    bool have_id = false, have_offset = false;
-    core::Flow on_aux(std::string_view f, std::string_view v) override {
-      try {
-        if (f == "repl-id") {
-          p.replid = std::string(v);
-          have_id = true;
-        } else if (f == "repl-offset") {
-          p.offset = std::stoll(std::string(v));
-          have_offset = true;
-        } else if (f == "repl-stream-db") {
-          p.db = std::stoull(std::string(v));
-        }
-      } catch (...) {
-      }
-      return core::Flow::next;
-    }
-    // The aux fields that matter come first: stop at the first data.
-    core::Flow on_select_db(std::uint64_t) override { return core::Flow::stop; }
-    core::Flow on_key_begin(const core::KeyInfo&) override { return core::Flow::stop; }
-    core::Flow on_function(std::string_view, std::string_view) override { return core::Flow::stop; }
-  } v;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Fatal(ExitCode::io, "cannot open '" + path + "': " + std::strerror(errno));
-  core::RdbParser parser(v);
-  char buf[64 * 1024];
-  core::Step step = core::Step::need_more;
-  while (step == core::Step::need_more) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    step = parser.feed({buf, static_cast<std::size_t>(n)});
-  }
-  ::close(fd);
-  if (step == core::Step::failed)
-    throw Fatal(ExitCode::rdb_corrupt, path + ": " + parser.error().message);
-  if (!v.have_id || !v.have_offset || v.p.replid.size() != 40 || v.p.offset < 0)
-    throw Fatal(ExitCode::usage, path + " carries no replication info (repl-id, repl-offset)");
-  return v.p;
 }
 
 // Snapshot facts nobody asked to see: parsed (and verified) all the same.
@@ -175,7 +76,7 @@ class TailHandler final : public core::net::SessionHandler {
   void attach(core::Replica& r, bool resuming) {
     replica_ = &r;
     resuming_ = resuming;
-    session_start_ = Clock::now();
+    connected_at_.reset();
     synced_ = false;
     waiting_noted_ = false;
   }
@@ -267,6 +168,8 @@ class TailHandler final : public core::net::SessionHandler {
   // What reached the output, as a resume point (invalid before anything did).
   const ResumePoint& delivered() const { return delivered_.resume; }
 
+  void on_connected() override { connected_at_ = Clock::now(); }
+
   bool wants_stop() override {
     if (!out_.buffer().empty()) {  // what a burst left behind goes out within 100 ms
       out_.flush();
@@ -277,7 +180,8 @@ class TailHandler final : public core::net::SessionHandler {
       out_.mark_closed();
       return true;
     }
-    if (!synced_ && !waiting_noted_ && Clock::now() - session_start_ >= std::chrono::seconds(1)) {
+    if (!synced_ && !waiting_noted_ && connected_at_ &&
+        Clock::now() - *connected_at_ >= std::chrono::seconds(1)) {
       waiting_noted_ = true;
       print_info(
           "waiting for the master to start the sync (a diskless sync waits "
@@ -351,7 +255,7 @@ class TailHandler final : public core::net::SessionHandler {
   Clock::time_point last_sync_{};
   Clock::time_point last_flush_{};
   std::string saved_replid_;
-  Clock::time_point session_start_{};
+  std::optional<Clock::time_point> connected_at_;  // of this session's connection
   bool synced_ = false;
   bool waiting_noted_ = false;
 };
@@ -388,6 +292,8 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
   std::unique_ptr<formats::Sink> sink = o.snapshot_only
                                             ? formats::make_report_sink(out, o.report.options)
                                             : formats::make_sink(format, out);
+  // -n (or the URI's /db) is the default for --db.
+  if (o.dbs.empty() && o.conn.db) o.dbs.push_back(*o.conn.db);
   core::KeyFilter filter;
   filter.dbs = o.dbs;
   filter.globs = o.match;
@@ -397,12 +303,12 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
       o.snapshot ? static_cast<core::RdbVisitor&>(filtered) : discard;
 
   TailHandler handler(o, *sink, out);
-  const core::net::Endpoint endpoint{o.conn.host, o.conn.port};
-  const auto timeout =
-      std::chrono::milliseconds(static_cast<std::int64_t>(o.conn.timeout_s * 1000));
-  bool ever_streamed = false;
-  std::chrono::milliseconds backoff(500);
-  const std::string where = o.conn.host + ":" + std::to_string(o.conn.port);
+  const core::net::Server server = server_of(o.conn);
+  const std::string where = server.endpoint.name();
+  // As a Redis replica: once the feed has flowed, a lost link is mended, waiting 0.5 s, 1 s, ...
+  // up to 30 s between tries.
+  core::Reconnect policy(core::RetryRules{std::chrono::milliseconds(500),
+                                          std::chrono::milliseconds(30000), true, std::nullopt});
 
   // From now on, with no gap and no fork: join at the master's current offset (see
   // core/net/join.hpp). If that cannot be had, an empty snapshot (the master forks).
@@ -411,8 +317,7 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
   if (!o.snapshot && !resume.valid()) {
     core::net::JoinPoint join;
     const std::string err =
-        core::net::find_join_point(endpoint, o.conn.user, o.conn.password, timeout, join,
-                                   [](const std::string& what) { print_info(what); });
+        core::net::find_join_point(server, join, [](const std::string& what) { print_info(what); });
     if (err.empty()) {
       resume = ResumePoint{join.replid, join.offset, core::unknown_db};
       pin_channel = join.pin_channel;
@@ -425,16 +330,13 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
   }
 
   for (;;) {
-    core::ReplicaConfig config;
-    config.user = o.conn.user;
-    config.password = o.conn.password;
+    core::ReplicaConfig config =
+        core::net::replica_config(server, o.snapshot ? core::ReplicaConfig::Snapshot::full
+                                                     : core::ReplicaConfig::Snapshot::empty);
     config.listening_port = o.announce_port;
     config.replid = resume.replid;
     config.offset = resume.offset;
     config.db = resume.db;
-    config.snapshot =
-        o.snapshot ? core::ReplicaConfig::Snapshot::full : core::ReplicaConfig::Snapshot::empty;
-    config.timeout = timeout;
     config.pin_channel = pin_channel;
     config.ack_holdback = o.ack_written ? 0 : 1;
     core::Replica replica(config, snapshot_visitor, Clock::now());
@@ -442,12 +344,7 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     handler.attach(replica, resume.valid() && !joining);
     joining = false;
     handler.reset_failure();
-    const core::net::SessionResult result =
-        core::net::run_session(endpoint, timeout, replica, handler);
-    if (handler.streamed()) {
-      ever_streamed = true;
-      backoff = std::chrono::milliseconds(500);  // the link worked: start the backoff afresh
-    }
+    const core::net::SessionResult result = core::net::run_session(server, replica, handler);
     // A reconnect resumes after all that was received (it is in the output's queue); the state
     // file records only what reached the output. After a failed write, the state saved with the
     // last good batch stands.
@@ -472,53 +369,46 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
       finish_output();
       return 128 + sig;
     }
-    if (handler.resume_refused()) finish_output();
-    if (handler.resume_refused())
+    if (handler.resume_refused()) {
+      finish_output();
       throw Fatal(ExitCode::resume_refused,
                   where +
                       ": the master answered the resume with a full resync (the offset is "
                       "no longer in its backlog, or its history changed); "
                       "--allow-full-resync accepts that");
+    }
     if (out.closed()) {
       finish_output();
       return static_cast<int>(ExitCode::ok);
     }
     if (out.error()) throw Fatal(ExitCode::io, out.failure());
-    if (result.end == core::net::SessionEnd::stopped) {
+    handler.save_state(true);
+
+    core::LinkOutcome outcome;
+    outcome.end = result.end;
+    outcome.streamed = handler.streamed();
+    std::string why = result.error;
+    if (result.end == core::SessionEnd::finished && handler.failure()) {
+      const core::Event& f = *handler.failure();
+      outcome.fail_kind = f.fail_kind;
+      outcome.code = f.error.code;
+      why = where + ": " + f.error.message;
+    }
+    const core::Decision next = policy.after(outcome, Clock::now());
+    if (next.action == core::Decision::Action::done) {
       finish_output();
       return static_cast<int>(ExitCode::ok);
     }
-    handler.save_state(true);
-
-    // The link is gone. Which failures a reconnect can mend: as a Redis replica, the transient
-    // ones, once we have streamed (a first connection that fails is the user's to fix).
-    std::string why = result.error;
-    bool retry = ever_streamed;
-    if (result.end == core::net::SessionEnd::finished && handler.failure()) {
-      const core::Event& f = *handler.failure();
-      why = f.error.message;
-      const bool mendable = f.fail_kind == core::FailKind::transient ||
-                            f.fail_kind == core::FailKind::closed ||
-                            f.fail_kind == core::FailKind::timeout;
-      if (!mendable) finish_output();
-      if (!mendable)
-        throw Fatal(f.fail_kind == core::FailKind::rdb ? exit_code_for(f.error.code)
-                                                       : exit_code_for(f.fail_kind),
-                    where + ": " + why);
-      retry = retry || f.fail_kind == core::FailKind::transient;
-    }
-    if (!retry) {
+    if (next.action == core::Decision::Action::fail) {
       finish_output();
-      throw Fatal(ExitCode::connect, why.rfind(where, 0) == 0 ? why : where + ": " + why);
+      throw Fatal(exit_code_for(next.failure), why);
     }
-    print_warning(where + ": " + why + "; reconnecting in " + std::to_string(backoff.count()) +
-                  " ms");
-    sleep_unless_signalled(backoff);
+    print_warning(why + "; reconnecting in " + std::to_string(next.wait.count()) + " ms");
+    sleep_unless_signalled(next.wait);
     if (const int sig = caught_signal()) {
       finish_output();
       return 128 + sig;
     }
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
   }
 }
 
@@ -529,7 +419,7 @@ void register_tail(CLI::App& app, Runner& runner) {
   CLI::App* cmd =
       app.add_subcommand("tail", "Join a master as a replica and print its command feed");
   cmd->set_help_flag("--help", "Print this help and exit");
-  add_connection_options(*cmd, o->conn);
+  add_connection_options(*cmd, o->conn, true);
   cmd->add_option("--format", o->format,
                   "Output format: json (default), human or resp; or, with --snapshot, report "
                   "(the snapshot's key-space report, then exit)")
@@ -587,6 +477,12 @@ void register_tail(CLI::App& app, Runner& runner) {
                   "Port to announce with REPLCONF listening-port (default: none, shown as 0)")
       ->option_text("PORT")
       ->check(integer_in(0, 65535, "a port"));
+  set_group(*cmd, "Output",
+            {"--format", "--snapshot", "--count", "--duration", "--line-buffered", "--spool",
+             "--spool-max"});
+  set_group(*cmd, "Filters", {"--db", "--match", "--command", "--exclude-command", "--noise"});
+  set_group(*cmd, "Replication",
+            {"--state", "--allow-full-resync", "--from-rdb", "--ack-written", "--announce-port"});
   cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_tail(*o, *cmd); }; });
 }
 

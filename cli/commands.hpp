@@ -27,6 +27,7 @@ enum class ExitCode : int {
   rdb_unsupported = 8,  // an RDB format this build does not read (newer version, Valkey 9)
   resume_refused = 9,   // the master answered a resume with a full resync
   io = 10,              // cannot read the input or write the output (missing file, full disk)
+  tls = 11,             // TLS handshake or certificate verification failed
   interrupted = 130,    // SIGINT; SIGTERM gives 143
 };
 

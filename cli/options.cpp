@@ -12,14 +12,16 @@
 
 #include "cli/commands.hpp"
 #include "cli/diagnostics.hpp"
+#include "core/bytes.hpp"
 
 namespace redis_repl::cli {
 namespace {
 
 [[noreturn]] void bad_uri(const std::string& why) {
   // The URI itself is never repeated: it may hold a password.
-  throw Fatal(ExitCode::usage,
-              "-u/--uri: " + why + " (redis://[[user]:password@]host[:port][/db])");
+  throw Fatal(ExitCode::usage, "-u/--uri: " + why +
+                                   " (redis[s]://[[user]:password@]host[:port][/db], "
+                                   "unix://[[user]:password@]/path/to/socket)");
 }
 
 int hex_digit(char c) {
@@ -53,15 +55,26 @@ bool all_digits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// redis://[[user]:password@]host[:port][/db]; an IPv6 host in brackets.
+// redis://[[user]:password@]host[:port][/db], rediss:// the same over TLS (an IPv6 host in
+// brackets); unix://[[user]:password@]/path.
 void apply_uri(ConnectionOptions& o) {
   std::string_view u = o.uri;
   if (u.empty()) bad_uri("the URI is empty");
-  if (u.starts_with("rediss://"))
-    throw Fatal(ExitCode::usage, "rediss:// needs TLS, which this build does not support yet");
-  if (!u.starts_with("redis://")) bad_uri("not a redis:// URI");
-  u.remove_prefix(8);
-  if (const std::size_t at = u.rfind('@'); at != std::string_view::npos) {
+  bool unix_socket = false;
+  if (u.starts_with("rediss://")) {
+    o.tls.enabled = true;
+    u.remove_prefix(9);
+  } else if (u.starts_with("redis://")) {
+    u.remove_prefix(8);
+  } else if (u.starts_with("unix://")) {
+    unix_socket = true;
+    u.remove_prefix(7);
+  } else {
+    bad_uri("not a redis://, rediss:// or unix:// URI");
+  }
+  // The credentials end at the last '@' before the path of a socket (which may hold one).
+  const std::size_t cred_end = unix_socket ? u.substr(0, u.find('/')).rfind('@') : u.rfind('@');
+  if (const std::size_t at = cred_end; at != std::string_view::npos) {
     const std::string_view cred = u.substr(0, at);
     const std::size_t colon = cred.find(':');
     if (colon == std::string_view::npos) {
@@ -72,11 +85,22 @@ void apply_uri(ConnectionOptions& o) {
     }
     u.remove_prefix(at + 1);
   }
+  if (unix_socket) {
+    if (u.empty() || u.front() != '/') bad_uri("the socket's path is not absolute");
+    o.socket = std::string(u);
+    return;
+  }
   const std::size_t slash = u.find('/');
   if (slash != std::string_view::npos) {
-    // A db number does not apply to replication, but it must be one.
+    // The db: a default for the --db filter where one applies.
     const std::string_view db = u.substr(slash + 1);
-    if (!all_digits(db) || db.size() > 10) bad_uri("the database after '/' is not a number");
+    if (!db.empty()) {
+      std::uint64_t n = 0;
+      if (!all_digits(db) || db.size() > 10 || !core::parse_decimal(db, n) ||
+          n > static_cast<std::uint64_t>(max_db))
+        bad_uri("the database after '/' is not a number");
+      o.db = n;
+    }
     u = u.substr(0, slash);
   }
   std::string_view host = u, port;
@@ -99,9 +123,7 @@ void apply_uri(ConnectionOptions& o) {
   if (!port.empty()) {
     port.remove_prefix(1);  // the ':'
     unsigned n = 0;
-    const auto r = std::from_chars(port.data(), port.data() + port.size(), n);
-    if (port.empty() || r.ec != std::errc{} || r.ptr != port.data() + port.size() || n == 0 ||
-        n > 65535)
+    if (!core::parse_decimal(port, n) || n == 0 || n > 65535)
       bad_uri("the port is not a number from 1 to 65535");
     o.port = static_cast<std::uint16_t>(n);
   }
@@ -140,8 +162,7 @@ std::string number_text(double v) {  // 0.001, 86400, 1000000000: never an expon
 // The whole of text as a T; false for anything else (spaces, a sign from_chars refuses, "0x").
 template <class T>
 bool parse_whole(const std::string& text, T& v) {
-  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-  return !text.empty() && r.ec == std::errc{} && r.ptr == text.data() + text.size();
+  return core::parse_decimal(text, v);
 }
 
 }  // namespace
@@ -168,25 +189,81 @@ CLI::Validator integer_in(std::int64_t min, std::int64_t max, const std::string&
       range);
 }
 
-void add_connection_options(CLI::App& cmd, ConnectionOptions& o) {
-  cmd.add_option("-h,--host", o.host, "Server hostname (default 127.0.0.1)")->option_text("HOST");
+void add_connection_options(CLI::App& cmd, ConnectionOptions& o, bool with_db) {
+  const std::string group = "Connection";
+  cmd.add_option("-h,--host", o.host, "Server hostname (default 127.0.0.1)")
+      ->option_text("HOST")
+      ->group(group);
   cmd.add_option("-p,--port", o.port, "Server port (default 6379)")
       ->option_text("PORT")
-      ->check(integer_in(1, 65535, "a port"));
+      ->check(integer_in(1, 65535, "a port"))
+      ->group(group);
+  cmd.add_option("-s,--socket", o.socket, "Server socket (instead of host and port)")
+      ->option_text("SOCKET")
+      ->group(group);
   cmd.add_option("-a,--pass", o.password,
                  "Password to AUTH with (visible in ps; prefer REDISCLI_AUTH or --askpass)")
-      ->option_text("PASSWORD");
-  cmd.add_option("--user", o.user, "ACL user to AUTH as (with a password)")->option_text("USER");
-  cmd.add_flag("--askpass", o.askpass, "Read the password from the terminal, without echo");
+      ->option_text("PASSWORD")
+      ->group(group);
+  cmd.add_option("--user", o.user, "ACL user to AUTH as (with a password)")
+      ->option_text("USER")
+      ->group(group);
+  cmd.add_flag("--askpass", o.askpass,
+               "Read the password from standard input, without echo on a terminal")
+      ->group(group);
   cmd.add_flag("--no-auth-warning", o.no_auth_warning,
-               "No warning when a password is given on the command line");
-  cmd.add_option("-u,--uri", o.uri, "Server URI: redis://[[user]:password@]host[:port]")
-      ->option_text("URI");
+               "No warning when a password is given on the command line")
+      ->group(group);
+  cmd.add_option("-u,--uri", o.uri,
+                 "Server URI: redis://[[user]:password@]host[:port][/db], rediss:// (TLS), "
+                 "unix://[[user]:password@]/path")
+      ->option_text("URI")
+      ->group(group);
+  if (with_db)
+    cmd.add_option("-n,--dbnum", o.db, "Database number: the default for --db")
+        ->option_text("DB")
+        ->check(integer_in(0, max_db, "a database number"))
+        ->group(group);
   cmd.add_option("--timeout", o.timeout_s,
                  "Seconds without progress before giving up: connect, handshake, transfer, and a "
                  "link with no data nor PING (default 60, as repl-timeout)")
       ->option_text("SECONDS")
-      ->check(number_in(0.001, 86400, "seconds"));
+      ->check(number_in(0.001, 86400, "seconds"))
+      ->group(group);
+  cmd.add_flag("--tls", o.tls.enabled, "Establish a secure TLS connection")->group(group);
+  cmd.add_option("--sni", o.tls.sni, "Server name to send (SNI) and to verify (default: -h)")
+      ->option_text("HOST")
+      ->group(group);
+  cmd.add_option("--cacert", o.tls.cacert, "CA certificate file to verify the server with")
+      ->option_text("FILE")
+      ->check(CLI::ExistingFile)
+      ->group(group);
+  cmd.add_option("--cacertdir", o.tls.cacertdir, "Directory of trusted CA certificates")
+      ->option_text("DIR")
+      ->check(CLI::ExistingDirectory)
+      ->group(group);
+  cmd.add_flag("--insecure", o.tls.insecure, "Allow insecure TLS: verify no certificate")
+      ->group(group);
+  cmd.add_flag_function(
+         "--tls-no-verify-name", [&o](std::int64_t) { o.tls.verify_name = false; },
+         "Verify the certificate chain but not the name in it, as redis-cli does (weaker)")
+      ->group(group);
+  cmd.add_option("--cert", o.tls.cert, "Client certificate to authenticate with")
+      ->option_text("FILE")
+      ->check(CLI::ExistingFile)
+      ->group(group);
+  cmd.add_option("--key", o.tls.key, "Private key of the client certificate")
+      ->option_text("FILE")
+      ->check(CLI::ExistingFile)
+      ->group(group);
+  cmd.add_option("--tls-ciphers", o.tls.ciphers,
+                 "Ciphers for TLS 1.2 and below, in OpenSSL's cipher list format")
+      ->option_text("LIST")
+      ->group(group);
+  cmd.add_option("--tls-ciphersuites", o.tls.ciphersuites,
+                 "Cipher suites for TLS 1.3, in OpenSSL's format")
+      ->option_text("LIST")
+      ->group(group);
 }
 
 void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o) {
@@ -194,6 +271,8 @@ void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o) {
   const bool on_command_line = cmd.count("-a") > 0 || uri_given;
   if (uri_given) apply_uri(o);
   if (o.host.empty()) throw Fatal(ExitCode::usage, "-h/--host: the host name is empty");
+  if (cmd.count("--socket") && o.socket.empty())
+    throw Fatal(ExitCode::usage, "-s/--socket: the path is empty");
   if (o.password.empty()) {
     if (const char* env = std::getenv("REDISCLI_AUTH")) o.password = env;
   }
@@ -204,28 +283,72 @@ void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o) {
         "or --askpass)");
   if (!o.user.empty() && o.password.empty())
     throw Fatal(ExitCode::usage, "--user needs a password (-a, REDISCLI_AUTH or --askpass)");
+  // TLS flags without TLS would be silently ignored: say so instead.
+  for (const char* flag : {"--sni", "--cacert", "--cacertdir", "--insecure", "--tls-no-verify-name",
+                           "--cert", "--key", "--tls-ciphers", "--tls-ciphersuites"})
+    if (cmd.count(flag) && !o.tls.enabled)
+      throw Fatal(ExitCode::usage, std::string(flag) + " needs --tls (or a rediss:// URI)");
+  if (o.tls.cert.empty() != o.tls.key.empty())
+    throw Fatal(ExitCode::usage, "--cert and --key go together");
+  if (o.tls.enabled && !o.socket.empty())
+    throw Fatal(ExitCode::usage, "--tls is for TCP connections, not a Unix socket (-s)");
 }
 
-ExitCode exit_code_for(core::FailKind kind) {
-  switch (kind) {
-    case core::FailKind::auth:
+core::net::Server server_of(const ConnectionOptions& o) {
+  core::net::Server s;
+  s.endpoint.host = o.host;
+  s.endpoint.port = o.port;
+  s.endpoint.unix_path = o.socket;
+  s.endpoint.tls = o.tls;
+  s.user = o.user;
+  s.password = o.password;
+  s.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
+  return s;
+}
+
+core::net::Endpoint endpoint_of(const std::string& flag, const std::string& s,
+                                const core::net::Endpoint& like) {
+  const std::size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw Fatal(ExitCode::usage, flag + " wants HOST:PORT, not '" + s + "'");
+  std::string host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  if (!core::parse_decimal(std::string_view(s).substr(colon + 1), port) || port == 0 ||
+      port > 65535)
+    throw Fatal(ExitCode::usage, flag + ": bad port in '" + s + "', wants a port from 1 to 65535");
+  core::net::Endpoint e = like;
+  e.unix_path.clear();
+  e.host = host;
+  e.port = static_cast<std::uint16_t>(port);
+  return e;
+}
+
+void set_group(CLI::App& cmd, const std::string& group, std::initializer_list<const char*> names) {
+  for (const char* name : names) cmd.get_option(name)->group(group);
+}
+
+ExitCode exit_code_for(core::Failure failure) {
+  switch (failure) {
+    case core::Failure::none:
+      return ExitCode::ok;
+    case core::Failure::connect:
+      return ExitCode::connect;
+    case core::Failure::tls:
+      return ExitCode::tls;
+    case core::Failure::auth:
       return ExitCode::auth;
-    case core::FailKind::permission:
+    case core::Failure::permission:
       return ExitCode::permission;
-    case core::FailKind::rdb:
-      return ExitCode::rdb_corrupt;
-    case core::FailKind::protocol:
+    case core::Failure::protocol:
       return ExitCode::protocol;
-    case core::FailKind::transient:
-    case core::FailKind::closed:
-    case core::FailKind::timeout:
-      break;
+    case core::Failure::rdb_corrupt:
+      return ExitCode::rdb_corrupt;
+    case core::Failure::rdb_unsupported:
+      return ExitCode::rdb_unsupported;
   }
-  return ExitCode::connect;
-}
-
-ExitCode exit_code_for(Errc code) {
-  return code == Errc::rdb_unsupported ? ExitCode::rdb_unsupported : ExitCode::rdb_corrupt;
+  return ExitCode::internal;
 }
 
 }  // namespace redis_repl::cli

@@ -1,11 +1,13 @@
 // cli/options.hpp — flags every subcommand that talks to a server shares, as redis-cli has them.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
 
 #include "cli/commands.hpp"
-#include "core/error.hpp"
-#include "core/replica.hpp"
+#include "core/link_policy.hpp"
+#include "core/net/endpoint.hpp"
 
 namespace CLI {
 class App;
@@ -22,13 +24,22 @@ struct ConnectionOptions {
   bool askpass = false;
   bool no_auth_warning = false;
   std::string uri;
+  std::string socket;               // -s: a Unix socket instead of host and port
+  std::optional<std::uint64_t> db;  // -n, or the URI's /db
+  core::net::TlsOptions tls;
   double timeout_s = 60;  // connect, handshake, transfer and silent-link timeout
 };
 
-// -h/--host, -p/--port, -a/--pass, --user, --askpass, --no-auth-warning, -u/--uri, --timeout.
-void add_connection_options(CLI::App& cmd, ConnectionOptions& o);
-// After parsing: applies -u, REDISCLI_AUTH and --askpass; throws Fatal(usage) on a bad URI.
+// -h/--host, -p/--port, -s/--socket, -a/--pass, --user, --askpass, --no-auth-warning, -u/--uri,
+// --timeout, and the TLS flags (--tls, --cacert, --cacertdir, --cert, --key, --sni, --insecure,
+// --tls-ciphers, --tls-ciphersuites, --tls-no-verify-name), in the help's "Connection" group.
+// with_db adds -n/--dbnum too (a default for the --db filter).
+void add_connection_options(CLI::App& cmd, ConnectionOptions& o, bool with_db = false);
+// After parsing: applies -u, REDISCLI_AUTH and --askpass, checks the TLS flags go together;
+// throws Fatal(usage) on a bad URI or combination.
 void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o);
+// The server the options name, with the timeout (for every connection and link).
+core::net::Server server_of(const ConnectionOptions& o);
 
 // Checks for numeric flags, run on the text before CLI11 converts it: the whole of it must be a
 // finite number (an integer) from min to max; else "--flag: wants WHAT from MIN to MAX, not 'X'",
@@ -38,8 +49,15 @@ CLI::Validator integer_in(std::int64_t min, std::int64_t max, const std::string&
 // The highest database number a Redis server can have (databases is at most INT_MAX).
 constexpr std::int64_t max_db = 2147483646;
 
-// The exit status for a replica that failed, or for an RDB error.
-ExitCode exit_code_for(core::FailKind kind);
-ExitCode exit_code_for(Errc code);
+// HOST:PORT (an IPv6 address in brackets) given to `flag`, reached as `like` is (TLS or not, the
+// same options). Fatal(usage) for anything else.
+core::net::Endpoint endpoint_of(const std::string& flag, const std::string& host_port,
+                                const core::net::Endpoint& like);
+
+// Puts these options (by a long name each) in a group of the help, as redis-cli groups its own.
+void set_group(CLI::App& cmd, const std::string& group, std::initializer_list<const char*> names);
+
+// The exit status for each class of failure (core/link_policy.hpp): the one mapping.
+ExitCode exit_code_for(core::Failure failure);
 
 }  // namespace redis_repl::cli

@@ -35,8 +35,9 @@ _redis_repl() {
     done
 
     # The connection options every subcommand takes.
-    local connection='-h --host -p --port -a --pass --user --askpass --no-auth-warning
-        -u --uri --timeout'
+    local connection='-h --host -p --port -s --socket -a --pass --user --askpass
+        --no-auth-warning -u --uri --timeout --tls --cacert --cacertdir --cert --key --sni
+        --insecure --tls-no-verify-name --tls-ciphers --tls-ciphersuites'
 
     if [[ -n $subcommand ]]; then
         # Values of the connection options.
@@ -45,12 +46,21 @@ _redis_repl() {
                 COMPREPLY=($(compgen -A hostname -- "$cur"))
                 return 0
                 ;;
+            -s | --socket | --cacert | --cert | --key)
+                _redis_repl_files
+                return 0
+                ;;
+            --cacertdir)
+                COMPREPLY=($(compgen -d -- "$cur"))
+                return 0
+                ;;
             -u | --uri)
-                COMPREPLY=($(compgen -W 'redis://' -- "$cur"))
+                COMPREPLY=($(compgen -W 'redis:// rediss:// unix://' -- "$cur"))
                 compopt -o nospace 2>/dev/null
                 return 0
                 ;;
-            -p | --port | -a | --pass | --user | --timeout)
+            -p | --port | -a | --pass | --user | --timeout | -n | --dbnum | --sni | \
+                --tls-ciphers | --tls-ciphersuites)
                 return 0 # a number or a secret: nothing to offer
                 ;;
         esac
@@ -83,7 +93,7 @@ _redis_repl() {
                     return 0 # a number, a glob or a name: nothing to offer
                     ;;
             esac
-            COMPREPLY=($(compgen -W "$connection --format --snapshot --state
+            COMPREPLY=($(compgen -W "$connection -n --dbnum --format --snapshot --state
                 --allow-full-resync --from-rdb --db --match --command --exclude-command
                 --noise --count --duration --line-buffered --ack-written --spool --spool-max
                 --announce-port --top --prefix-separators --prefix-depth --report-format
@@ -111,7 +121,7 @@ _redis_repl() {
                     return 0 # a number, a glob or characters: nothing to offer
                     ;;
             esac
-            COMPREPLY=($(compgen -W "$connection --file -o --output --format --check --db
+            COMPREPLY=($(compgen -W "$connection -n --dbnum --file -o --output --format --check --db
                 --match --type --largest --top --prefix-separators --prefix-depth --report-format
                 -q --quiet --help" -- "$cur"))
             ;;

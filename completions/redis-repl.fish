@@ -29,9 +29,26 @@ complete -c redis-repl -n $any -l user -x -d 'ACL user to AUTH as (with a passwo
 complete -c redis-repl -n $any -l askpass -d 'Read the password from the terminal, without echo'
 complete -c redis-repl -n $any -l no-auth-warning \
     -d 'No warning when a password is given on the command line'
-complete -c redis-repl -n $any -s u -l uri -x -a 'redis://' \
-    -d 'Server URI: redis://[[user]:password@]host[:port]'
+complete -c redis-repl -n $any -s u -l uri -x -a 'redis:// rediss:// unix://' \
+    -d 'Server URI: redis://[[user]:password@]host[:port][/db], rediss://, unix://'
 complete -c redis-repl -n $any -l timeout -x -d 'Seconds without progress before giving up'
+complete -c redis-repl -n $any -s s -l socket -r -F \
+    -d 'Server Unix socket (instead of host and port)'
+complete -c redis-repl -n $any -l tls -d 'Establish a secure TLS connection'
+complete -c redis-repl -n $any -l cacert -r -F -d 'CA certificate file to verify the server with'
+complete -c redis-repl -n $any -l cacertdir -x -a '(__fish_complete_directories)' \
+    -d 'Directory of trusted CA certificates'
+complete -c redis-repl -n $any -l cert -r -F -d 'Client certificate to authenticate with'
+complete -c redis-repl -n $any -l key -r -F -d 'Private key of the client certificate'
+complete -c redis-repl -n $any -l sni -x -a '(__fish_print_hostnames)' \
+    -d 'Server name to send and to verify (default: the host)'
+complete -c redis-repl -n $any -l insecure -d 'Allow insecure TLS: verify no certificate'
+complete -c redis-repl -n $any -l tls-no-verify-name \
+    -d 'Verify the certificate chain but not the name (weaker)'
+complete -c redis-repl -n $any -l tls-ciphers -x -d 'Ciphers for TLS 1.2 and below'
+complete -c redis-repl -n $any -l tls-ciphersuites -x -d 'Cipher suites for TLS 1.3'
+complete -c redis-repl -n '__fish_seen_subcommand_from tail dump-rdb' -s n -l dbnum -x \
+    -d 'Database number: the default for --db'
 
 # tail
 set -l tail '__fish_seen_subcommand_from tail'

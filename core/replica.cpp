@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <limits>
 
 #include "core/bytes.hpp"
 #include "core/rdb_filter.hpp"
+#include "core/resp_writer.hpp"
 
 namespace redis_repl::core {
 
@@ -35,8 +35,7 @@ class Replica::AuxWatcher final : public FilterVisitor {
   Flow on_aux(std::string_view field, std::string_view value) override {
     if (field == "repl-stream-db") {
       std::uint64_t db = 0;
-      auto r = std::from_chars(value.data(), value.data() + value.size(), db);
-      if (r.ec == std::errc{} && r.ptr == value.data() + value.size()) stream_db = db;
+      if (parse_decimal(value, db)) stream_db = db;
     }
     return FilterVisitor::on_aux(field, value);
   }
@@ -93,18 +92,7 @@ Replica::~Replica() = default;
 
 bool Replica::streaming() const noexcept { return phase_ == Phase::connected; }
 
-void Replica::send(std::initializer_list<std::string_view> args) {
-  output_.push_back('*');
-  output_.append(std::to_string(args.size()));
-  output_.append("\r\n");
-  for (std::string_view a : args) {
-    output_.push_back('$');
-    output_.append(std::to_string(a.size()));
-    output_.append("\r\n");
-    output_.append(a);
-    output_.append("\r\n");
-  }
-}
+void Replica::send(std::initializer_list<std::string_view> args) { append_command(output_, args); }
 
 void Replica::queue_ack(std::int64_t offset) {
   // Held back, the ACK stays below the end of the last write, PINGs and GETACKs after it

@@ -1,20 +1,17 @@
 #include "core/resp_reader.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
+
+#include "core/bytes.hpp"
 
 namespace redis_repl::core {
 namespace {
 
 constexpr std::size_t max_line = 64 * 1024;  // status/error/header lines
 
-// Parses a signed decimal that fills s exactly.
-bool parse_int(std::string_view s, std::int64_t& out) {
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc{} && r.ptr == s.data() + s.size();
-}
+// A signed decimal that fills s exactly.
+bool parse_int(std::string_view s, std::int64_t& out) { return parse_decimal(s, out); }
 
 // For messages: at most 60 bytes, the line's own CR/LF dropped, anything unprintable as '?'.
 std::string printable(std::string_view s) {

@@ -13,32 +13,19 @@
 
 #include "core/bytes.hpp"
 #include "core/crc64.hpp"
+#include "core/resp_writer.hpp"
 #include "formats/sink.hpp"
 #include "formats/text_encoding.hpp"
 
 namespace redis_repl::formats {
 namespace {
 
+using core::append_bulk;
+using core::append_resp_header;
 using core::Flow;
 
 constexpr std::size_t batch_elements = 128;
 constexpr std::size_t batch_bytes = 1 << 20;
-
-void append_bulk(std::string& out, std::string_view arg) {
-  char head[32];
-  head[0] = '$';
-  char* p = std::to_chars(head + 1, head + 28, arg.size()).ptr;
-  *p++ = '\r';
-  *p++ = '\n';
-  const std::size_t n = static_cast<std::size_t>(p - head);
-  const std::size_t at = out.size();
-  out.resize(at + n + arg.size() + 2);
-  char* o = out.data() + at;
-  std::memcpy(o, head, n);
-  std::memcpy(o + n, arg.data(), arg.size());
-  o[n + arg.size()] = '\r';
-  o[n + arg.size() + 1] = '\n';
-}
 
 std::string id_text(core::StreamId id) {
   std::string s;
@@ -69,9 +56,7 @@ class Command {
     arg(scratch_);
   }
   void write_to(std::string& out) const {
-    out.push_back('*');
-    append_uint(out, n_);
-    out.append("\r\n", 2);
+    append_resp_header(out, '*', n_);
     out.append(args_);
   }
   void write_args_to(std::string& out) const { out.append(args_); }
@@ -139,12 +124,10 @@ class RespSink final : public Sink {
   // A long value: SET with a bulk string whose length is known up front, written as it comes.
   Flow on_string_begin(std::uint64_t size) override {
     start_key();
-    b_.append("*3\r\n");
+    append_resp_header(b_, '*', 3);
     append_bulk(b_, "SET");
     append_bulk(b_, key_);
-    b_.push_back('$');
-    append_uint(b_, size);
-    b_.append("\r\n");
+    append_resp_header(b_, '$', size);
     return spill();
   }
   Flow on_string_chunk(std::string_view part) override {
@@ -413,9 +396,7 @@ class RespSink final : public Sink {
   }
   Flow flush_batch() {
     if (batch_.count() == 0) return Flow::next;
-    b_.push_back('*');
-    append_uint(b_, batch_.count() + 2);
-    b_.append("\r\n", 2);
+    append_resp_header(b_, '*', batch_.count() + 2);
     append_bulk(b_, batch_verb_);
     append_bulk(b_, key_);
     // The batch holds only the elements: they follow the verb and the key.

@@ -26,6 +26,7 @@
 #include "cli/commands.hpp"
 #include "support/fake_master.hpp"
 #include "support/redis_server.hpp"
+#include "support/replica_set.hpp"
 
 extern char** environ;
 
@@ -370,7 +371,8 @@ TEST_CASE("cli: bad numbers, ports and URIs are usage errors, found before conne
   };
   const std::string seconds = "wants seconds from 0.001 to 86400, not ";
   const std::string db = "--db: wants a database number from 0 to 2147483646, not ";
-  const std::string uri_form = " (redis://[[user]:password@]host[:port][/db])";
+  const std::string uri_form =
+      " (redis[s]://[[user]:password@]host[:port][/db], unix://[[user]:password@]/path/to/socket)";
   const std::vector<std::pair<std::string, std::vector<Case>>> by_command = {
       {"tail",
        {
@@ -408,6 +410,19 @@ TEST_CASE("cli: bad numbers, ports and URIs are usage errors, found before conne
            {{"--timeout", "0"}, "--timeout: " + seconds + "'0'"},
            {{"--db", "-1"}, db + "'-1'"},
            {{"-u", "redis://[::1]x"}, "-u/--uri: unexpected text after ']'" + uri_form},
+           {{"-u", "http://" + at},
+            "-u/--uri: not a redis://, rediss:// or unix:// URI" + uri_form},
+           {{"-u", "unix://u:p@sock"}, "-u/--uri: the socket's path is not absolute" + uri_form},
+           {{"-u", "redis://" + at + "/2147483647"},
+            "-u/--uri: the database after '/' is not a number" + uri_form},
+           {{"-n", "2147483647"},
+            "--dbnum: wants a database number from 0 to 2147483646, not '2147483647'"},
+           {{"-s", ""}, "-s/--socket: the path is empty"},
+           // TLS flags that would be ignored, and ones that go together.
+           {{"--insecure"}, "--insecure needs --tls (or a rediss:// URI)"},
+           {{"--sni", "x"}, "--sni needs --tls (or a rediss:// URI)"},
+           {{"--tls", "--cert", REDIS_REPL_BINARY}, "--cert and --key go together"},
+           {{"--tls", "-s", "/tmp/x.sock"}, "--tls is for TCP connections, not a Unix socket (-s)"},
        }},
       {"lag-check",
        {
@@ -420,6 +435,8 @@ TEST_CASE("cli: bad numbers, ports and URIs are usage errors, found before conne
            {{"--min-replicas", "-1"}, "--min-replicas: wants a count from 0 to 1000000, not '-1'"},
            {{"--replica", "127.0.0.1:12x"},
             "--replica: bad port in '127.0.0.1:12x', wants a port from 1 to 65535"},
+           {{"-u", "rediss://" + at, "--tls-ciphers", "x", "--key", REDIS_REPL_BINARY},
+            "--cert and --key go together"},
        }},
   };
   for (const auto& [command, cases] : by_command) {
@@ -463,8 +480,8 @@ TEST_CASE("cli: mistakes get hints: the nearest subcommand or flag, --file for a
       // Nothing listening: the connection error says where, and that --file reads a file.
       {{"dump-rdb", "-p", "1", "--timeout", "2"},
        3,
-       "127.0.0.1:1: Connection refused (dump-rdb reads from a master; to read an RDB file, use "
-       "--file PATH)"},
+       "127.0.0.1:1: Connection refused (no server there; to read an RDB file instead: --file "
+       "PATH)"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> argv = {REDIS_REPL_BINARY};

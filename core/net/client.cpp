@@ -1,11 +1,12 @@
 #include "core/net/client.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
-namespace redis_repl::core::net {
+#include "core/resp_writer.hpp"
 
-using asio::ip::tcp;
+namespace redis_repl::core::net {
 
 bool run_until(asio::io_context& io, Deadline deadline, const std::function<bool()>& done) {
   io.restart();
@@ -18,27 +19,26 @@ bool run_until(asio::io_context& io, Deadline deadline, const std::function<bool
   return true;
 }
 
-std::string Client::connect(const Endpoint& endpoint, Deadline deadline) {
-  asio::error_code ec;
-  tcp::resolver resolver(io_);
-  const auto endpoints = resolver.resolve(endpoint.host, std::to_string(endpoint.port), ec);
-  if (ec) return "cannot resolve " + endpoint.host + ": " + ec.message();
+ConnectError Client::connect(const Endpoint& endpoint, Deadline deadline) {
+  close();
+  transport_ = make_transport(io_, endpoint);
+  reader_ = RespReader();
   bool finished = false;
-  asio::async_connect(socket_, endpoints, [&](const asio::error_code& e, const tcp::endpoint&) {
-    finished = true;
-    ec = e;
-  });
-  if (!run_until(io_, deadline, [&] { return finished; })) {
-    socket_.close();
+  ConnectError result;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  transport_->async_connect(std::max(left, std::chrono::milliseconds(1)),
+                            [&](const ConnectError& e) {
+                              finished = true;
+                              result = e;
+                            });
+  // The transport's own timer ends the connect at the deadline; the second second is a margin.
+  if (!run_until(io_, deadline + std::chrono::seconds(1), [&] { return finished; })) {
+    transport_->close();
     run_until(io_, Clock::now() + std::chrono::seconds(1), [&] { return finished; });
-    return "timed out connecting";
+    return ConnectError{ConnectError::Kind::connect, "timed out connecting"};
   }
-  if (ec) {
-    socket_.close();
-    return ec.message();
-  }
-  socket_.set_option(tcp::no_delay(true));
-  return {};
+  if (result) transport_->close();
+  return result;
 }
 
 std::string Client::command(std::initializer_list<std::string_view> args, Reply& reply,
@@ -48,24 +48,25 @@ std::string Client::command(std::initializer_list<std::string_view> args, Reply&
 }
 
 std::string Client::send(std::initializer_list<std::string_view> args, Deadline deadline) {
-  out_ = "*" + std::to_string(args.size()) + "\r\n";
-  for (std::string_view a : args) {
-    out_ += "$" + std::to_string(a.size()) + "\r\n";
-    out_.append(a);
-    out_ += "\r\n";
-  }
+  if (!open()) return "not connected";
+  out_.clear();
+  append_command(out_, args);
   bool written = false;
-  asio::error_code ec;
-  asio::async_write(socket_, asio::buffer(out_), [&](const asio::error_code& e, std::size_t) {
+  std::error_code ec;
+  transport_->async_write(out_.data(), out_.size(), [&](const std::error_code& e, std::size_t) {
     written = true;
     ec = e;
   });
-  if (!run_until(io_, deadline, [&] { return written; })) return "timed out sending";
+  if (!run_until(io_, deadline, [&] { return written; })) {
+    transport_->cancel();
+    run_until(io_, Clock::now() + std::chrono::seconds(1), [&] { return written; });
+    return "timed out sending";
+  }
   return ec ? ec.message() : std::string();
 }
 
 std::string Client::read_reply(Reply& reply, Deadline deadline) {
-  asio::error_code ec;
+  std::error_code ec;
   bool have = false;
   error_.clear();
   auto try_parse = [&] {
@@ -77,17 +78,22 @@ std::string Client::read_reply(Reply& reply, Deadline deadline) {
   while (!try_parse()) {
     bool got = false;
     std::size_t n = 0;
-    socket_.async_read_some(asio::buffer(buf_), [&](const asio::error_code& e, std::size_t k) {
-      got = true;
-      ec = e;
-      n = k;
-    });
+    if (!open()) return "not connected";
+    transport_->async_read_some(buf_.data(), buf_.size(),
+                                [&](const std::error_code& e, std::size_t k) {
+                                  got = true;
+                                  ec = e;
+                                  n = k;
+                                });
     if (!run_until(io_, deadline, [&] { return got; })) {
-      socket_.cancel();
+      transport_->cancel();
       run_until(io_, Clock::now() + std::chrono::seconds(1), [&] { return got; });
       return "timed out waiting for a reply";
     }
-    if (ec) return ec == asio::error::eof ? "connection closed" : ec.message();
+    if (ec) {
+      if (std::string tls = transport_->tls_failure(ec); !tls.empty()) return tls;
+      return ec == asio::error::eof ? "connection closed" : ec.message();
+    }
     reader_.feed(std::string_view(buf_.data(), n));
   }
   return error_;
@@ -102,32 +108,42 @@ void Client::listen(std::function<void(const Reply&, Clock::time_point)> on_repl
 }
 
 void Client::read_more() {
-  if (reading_ || !socket_.is_open()) return;
+  if (reading_ || !open()) return;
   reading_ = true;
-  socket_.async_read_some(asio::buffer(buf_), [this](const asio::error_code& ec, std::size_t n) {
-    reading_ = false;
-    if (ec) return;
-    const Clock::time_point at = Clock::now();
-    reader_.feed(std::string_view(buf_.data(), n));
-    Reply r;
-    while (reader_.next(r) == ReadStatus::ok) on_reply_(r, at);
-    read_more();
-  });
+  // The flag outlives this client: a read still pending when it is gone must not touch it.
+  transport_->async_read_some(buf_.data(), buf_.size(),
+                              [this, alive = alive_](const std::error_code& ec, std::size_t n) {
+                                if (!*alive) return;
+                                reading_ = false;
+                                if (ec) return;
+                                const Clock::time_point at = Clock::now();
+                                reader_.feed(std::string_view(buf_.data(), n));
+                                Reply r;
+                                while (reader_.next(r) == ReadStatus::ok) on_reply_(r, at);
+                                read_more();
+                              });
 }
 
 void Client::close() {
-  asio::error_code ignored;
-  socket_.close(ignored);
+  if (transport_) transport_->close();
 }
 
-std::string authenticate(Client& c, const std::string& user, const std::string& password,
-                         Deadline deadline) {
-  if (password.empty()) return {};
+std::string authenticate(Client& c, const Server& server, Deadline deadline) {
+  if (server.password.empty()) return {};
   Reply r;
-  const std::string err = user.empty() ? c.command({"AUTH", password}, r, deadline)
-                                       : c.command({"AUTH", user, password}, r, deadline);
+  const std::string err = server.user.empty()
+                              ? c.command({"AUTH", server.password}, r, deadline)
+                              : c.command({"AUTH", server.user, server.password}, r, deadline);
   if (!err.empty()) return err;
   if (r.is_error()) return "AUTH failed: " + r.str;
+  return {};
+}
+
+std::string connect_and_auth(Client& c, const Server& server, Deadline deadline) {
+  if (const ConnectError e = c.connect(server.endpoint, deadline))
+    return e.describe(server.endpoint);
+  if (std::string err = authenticate(c, server, deadline); !err.empty())
+    return server.endpoint.name() + ": " + err;
   return {};
 }
 

@@ -9,10 +9,12 @@
 #include <chrono>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 
-#include "core/net/session.hpp"
+#include "core/net/transport.hpp"
+#include "core/replica.hpp"
 #include "core/resp_reader.hpp"
 
 namespace redis_repl::core::net {
@@ -24,12 +26,17 @@ bool run_until(asio::io_context& io, Deadline deadline, const std::function<bool
 
 class Client {
  public:
-  explicit Client(asio::io_context& io) : io_(io), socket_(io) {}
+  explicit Client(asio::io_context& io) : io_(io) {}
+  ~Client() {
+    *alive_ = false;
+    close();
+  }
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Empty on success, else why not ("connection refused", "timed out").
-  std::string connect(const Endpoint& endpoint, Deadline deadline);
+  // Over TCP, a Unix socket or TLS, as the endpoint says. Empty on success (ConnectError tells
+  // a TLS failure apart); the error's message says why not ("connection refused").
+  ConnectError connect(const Endpoint& endpoint, Deadline deadline);
   // Sends a command and reads one reply. Empty on success (the reply may still be an error).
   std::string command(std::initializer_list<std::string_view> args, Reply& reply,
                       Deadline deadline);
@@ -39,29 +46,30 @@ class Client {
   // From now on every reply (pub/sub messages) goes to on_reply with its arrival time.
   void listen(std::function<void(const Reply&, Clock::time_point)> on_reply);
   void close();
-  bool open() const { return socket_.is_open(); }
-  // For a caller that speaks its own protocol on the connection (a replica link).
-  asio::ip::tcp::socket& socket() { return socket_; }
+  bool open() const { return transport_ && transport_->is_open(); }
 
  private:
   void read_more();
 
   asio::io_context& io_;
-  asio::ip::tcp::socket socket_;
+  std::shared_ptr<Transport> transport_;
   RespReader reader_;
   std::array<char, 16 * 1024> buf_{};
   std::string out_;
   std::function<void(const Reply&, Clock::time_point)> on_reply_;
   std::string error_;
   bool reading_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // "__redis-repl:<purpose>:<16 random hex digits>": a pub/sub channel no one else uses. The
 // replica treats every PUBLISH on a "__redis-repl:" channel as housekeeping.
 std::string private_channel(std::string_view purpose);
 
-// AUTH when a password is set. Empty on success.
-std::string authenticate(Client& c, const std::string& user, const std::string& password,
-                         Deadline deadline);
+// AUTH when the server has a password. Empty on success.
+std::string authenticate(Client& c, const Server& server, Deadline deadline);
+
+// Connects and authenticates. Empty on success; else one line naming the endpoint.
+std::string connect_and_auth(Client& c, const Server& server, Deadline deadline);
 
 }  // namespace redis_repl::core::net

@@ -9,10 +9,11 @@
 namespace redis_repl::core::net {
 namespace {
 
-// INFO replication's backlog state; empty on success.
-std::string backlog_active(Client& c, Deadline deadline, bool& active) {
+// INFO replication's backlog state; empty on success. *answered: a reply came, if only an error.
+std::string backlog_active(Client& c, Deadline deadline, bool& active, bool* answered = nullptr) {
   Reply r;
   if (std::string err = c.command({"INFO", "replication"}, r, deadline); !err.empty()) return err;
+  if (answered) *answered = true;
   if (r.type != Reply::Type::bulk) return "INFO replication: " + (r.is_error() ? r.str : "no text");
   const auto info = parse_info(r.str);
   const auto it = info.find("repl_backlog_active");
@@ -22,26 +23,25 @@ std::string backlog_active(Client& c, Deadline deadline, bool& active) {
 
 }  // namespace
 
-std::string find_join_point(const Endpoint& endpoint, const std::string& user,
-                            const std::string& password, std::chrono::milliseconds timeout,
-                            JoinPoint& out, const std::function<void(const std::string&)>& note) {
-  const Deadline deadline = Clock::now() + timeout;
+std::string find_join_point(const Server& server, JoinPoint& out,
+                            const std::function<void(const std::string&)>& note) {
+  const Deadline deadline = Clock::now() + server.timeout;
   asio::io_context io;
   Client c(io);
   out.link_failed = true;
-  if (std::string err = c.connect(endpoint, deadline); !err.empty()) return err;
-  if (std::string err = authenticate(c, user, password, deadline); !err.empty()) return err;
-  out.link_failed = false;
-  bool active = false;
-  if (std::string err = backlog_active(c, deadline, active); !err.empty()) return err;
+  if (std::string err = connect_and_auth(c, server, deadline); !err.empty()) return err;
+  // A first reply shows the master can be reached (a TLS server may refuse us only now).
+  bool active = false, answered = false;
+  const std::string first = backlog_active(c, deadline, active, &answered);
+  out.link_failed = !answered;
+  if (!first.empty()) return first;
 
   Client primer(io);
   if (!active) {
     note(
         "the master keeps no replication backlog: asking it to start one (no snapshot is taken "
         "unless it syncs from disk, repl-diskless-sync no)");
-    if (std::string err = primer.connect(endpoint, deadline); !err.empty()) return err;
-    if (std::string err = authenticate(primer, user, password, deadline); !err.empty()) return err;
+    if (std::string err = connect_and_auth(primer, server, deadline); !err.empty()) return err;
     Reply r;
     if (std::string err =
             primer.command({"REPLCONF", "capa", "eof", "capa", "psync2"}, r, deadline);

@@ -16,7 +16,7 @@
 #include <functional>
 #include <string>
 
-#include "core/net/session.hpp"
+#include "core/net/endpoint.hpp"
 
 namespace redis_repl::core::net {
 
@@ -32,8 +32,7 @@ struct JoinPoint {
 
 // Empty on success; else why no join point could be had (the caller falls back to a sync with
 // an empty snapshot). note() is told what the master is being asked to do.
-std::string find_join_point(const Endpoint& endpoint, const std::string& user,
-                            const std::string& password, std::chrono::milliseconds timeout,
-                            JoinPoint& out, const std::function<void(const std::string&)>& note);
+std::string find_join_point(const Server& server, JoinPoint& out,
+                            const std::function<void(const std::string&)>& note);
 
 }  // namespace redis_repl::core::net

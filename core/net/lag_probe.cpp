@@ -1,25 +1,22 @@
 #include "core/net/lag_probe.hpp"
 
-#include <charconv>
 #include <memory>
 #include <optional>
 
+#include "core/bytes.hpp"
 #include "core/net/client.hpp"
+#include "core/net/session.hpp"
 #include "core/replica.hpp"
 
 namespace redis_repl::core::net {
 namespace {
 
-std::string name_of(const Endpoint& e) { return e.host + ":" + std::to_string(e.port); }
-
 template <class T>
 std::optional<T> number(const std::map<std::string, std::string, std::less<>>& info,
                         std::string_view key) {
   const auto it = info.find(key);
-  if (it == info.end()) return std::nullopt;
   T v{};
-  const auto r = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (r.ec != std::errc{} || r.ptr != it->second.data() + it->second.size()) return std::nullopt;
+  if (it == info.end() || !parse_decimal(it->second, v)) return std::nullopt;
   return v;
 }
 
@@ -59,40 +56,54 @@ std::chrono::milliseconds diskless_delay(Client& master, Deadline deadline,
   return std::chrono::seconds(std::min<std::int64_t>(*delay, 3600));
 }
 
-// Our own replica link: a Replica driven over a socket in the same io_context, watching its feed
-// for the probes.
-class SelfLink {
+// The index of a probe ("0", "1", ...) that has not arrived yet: its arrival time is recorded.
+void record_arrival(std::string_view payload, Clock::time_point at,
+                    std::vector<std::optional<Clock::time_point>>& arrivals) {
+  std::size_t i = 0;
+  if (parse_decimal(payload, i) && i < arrivals.size() && !arrivals[i]) arrivals[i] = at;
+}
+
+// Our own replica link (core/net/session.hpp) in the same io_context, watching its feed for the
+// probes.
+class SelfLink final : public SessionHandler {
  public:
   SelfLink(asio::io_context& io, const LagProbeConfig& config, const std::string& channel,
            std::chrono::milliseconds join_timeout)
-      : client_(io), channel_(channel), ticker_(io) {
-    ReplicaConfig rc;
-    rc.user = config.user;
-    rc.password = config.password;
-    rc.snapshot = ReplicaConfig::Snapshot::empty;
-    rc.timeout = join_timeout;
-    replica_ = std::make_unique<Replica>(rc, discard_, Clock::now());
+      : io_(io), channel_(channel), server_(config.master) {
+    server_.timeout = join_timeout;
+    replica_ = std::make_unique<Replica>(replica_config(server_, ReplicaConfig::Snapshot::empty),
+                                         discard_, Clock::now());
     arrivals.assign(static_cast<std::size_t>(config.probes), std::nullopt);
   }
   // Connects and runs the handshake until the feed flows. Empty on success.
-  std::string start(const Endpoint& master, Deadline deadline) {
-    std::string e = client_.connect(master, deadline);
-    if (!e.empty()) return e;
-    pump();
-    read();
-    tick();
-    asio::io_context& io =
-        static_cast<asio::io_context&>(client_.socket().get_executor().context());
-    if (!run_until(io, deadline, [&] { return replica_->streaming() || !error.empty(); }))
+  std::string start(Deadline deadline) {
+    link_ = std::make_unique<Link>(io_, server_, *replica_, *this);
+    link_->start();
+    if (!run_until(io_, deadline,
+                   [&] { return replica_->streaming() || !error.empty() || link_->finished(); }))
       return "timed out joining as a replica";
+    if (error.empty() && link_->finished()) error = link_->result().error;
     return error;
   }
   void stop() {
-    ticker_.cancel();
-    client_.close();
+    if (link_) link_->stop();
   }
   // True once a command has come through the feed: the master streams to us.
   bool flowing() const { return flowing_; }
+
+  bool on_event(const Event& e) override {
+    if (e.kind == Event::Kind::failed) {
+      error = e.error.message;
+      return false;
+    }
+    if (e.kind != Event::Kind::command) return true;
+    flowing_ = true;
+    confirmed_ = e.end_offset;
+    if (e.args.size() == 3 && e.args[1] == channel_)
+      record_arrival(e.args[2], Clock::now(), arrivals);
+    return true;
+  }
+  std::int64_t on_batch_end() override { return confirmed_; }
 
   std::vector<std::optional<Clock::time_point>> arrivals;
   std::string error;
@@ -101,69 +112,15 @@ class SelfLink {
   struct Discard : RdbVisitor {
     Flow on_key_begin(const KeyInfo&) override { return Flow::skip; }
   };
-  void read() {
-    client_.socket().async_read_some(asio::buffer(buf_),
-                                     [this](const asio::error_code& ec, std::size_t n) {
-                                       if (ec) {
-                                         if (ec != asio::error::operation_aborted)
-                                           replica_->peer_closed();
-                                       } else {
-                                         replica_->receive(std::string_view(buf_.data(), n));
-                                       }
-                                       pump();
-                                       if (!ec) read();
-                                     });
-  }
-  void pump() {
-    const Clock::time_point now = Clock::now();
-    replica_->tick(now);
-    for (Event e = replica_->next_event(); e.kind != Event::Kind::need_data;
-         e = replica_->next_event()) {
-      if (e.kind == Event::Kind::failed) {
-        error = e.error.message;
-        break;
-      }
-      if (e.kind != Event::Kind::command) continue;
-      flowing_ = true;
-      replica_->confirm(e.end_offset);
-      if (e.args.size() == 3 && e.args[1] == channel_) {
-        std::size_t i = 0;
-        const std::string_view p = e.args[2];
-        if (std::from_chars(p.data(), p.data() + p.size(), i).ec == std::errc{} &&
-            i < arrivals.size() && !arrivals[i])
-          arrivals[i] = now;
-      }
-    }
-    if (writing_) return;
-    out_ = replica_->take_output();
-    if (out_.empty()) return;
-    writing_ = true;
-    asio::async_write(client_.socket(), asio::buffer(out_),
-                      [this](const asio::error_code&, std::size_t) {
-                        writing_ = false;
-                        pump();
-                      });
-  }
 
-  // ACKs and timeouts need the clock, not only incoming bytes.
-  void tick() {
-    ticker_.expires_after(std::chrono::milliseconds(50));
-    ticker_.async_wait([this](const asio::error_code& ec) {
-      if (ec) return;
-      pump();
-      tick();
-    });
-  }
-
-  Client client_;
+  asio::io_context& io_;
   std::string channel_;
-  asio::steady_timer ticker_;
-  bool flowing_ = false;
+  Server server_;
   Discard discard_;
   std::unique_ptr<Replica> replica_;
-  std::array<char, 16 * 1024> buf_{};
-  std::string out_;
-  bool writing_ = false;
+  std::unique_ptr<Link> link_;
+  bool flowing_ = false;
+  std::int64_t confirmed_ = -1;
 };
 
 struct Target {
@@ -177,18 +134,18 @@ struct Target {
 
 LagReport measure_lag(const LagProbeConfig& config) {
   LagReport report;
-  report.master = name_of(config.master);
+  report.master = config.master.endpoint.name();
   asio::io_context io(1);
   auto step = [&] { return Clock::now() + config.query_timeout; };
 
   // 1. The master: reachable, a master, and its offset.
   Client master(io);
-  std::string err = master.connect(config.master, step());
-  if (err.empty()) err = authenticate(master, config.user, config.password, step());
+  std::string err = connect_and_auth(master, config.master, step());
   std::map<std::string, std::string, std::less<>> info;
-  if (err.empty()) err = info_replication(master, info, step());
+  if (err.empty() && !(err = info_replication(master, info, step())).empty())
+    err = report.master + ": " + err;
   if (!err.empty()) {
-    report.error = report.master + ": " + err;
+    report.error = err;
     return report;
   }
   if (info["role"] != "master") {
@@ -203,8 +160,14 @@ LagReport measure_lag(const LagProbeConfig& config) {
   for (const ListedReplica& l : listed)
     if (is_inspector(l)) ++report.inspectors;
   if (config.replicas.empty()) {
-    for (const ListedReplica& l : listed)
-      if (!is_inspector(l)) targets.push_back(Target{Endpoint{l.ip, l.port}, {}, {}, {}});
+    for (const ListedReplica& l : listed) {
+      if (is_inspector(l)) continue;
+      Endpoint e = config.master.endpoint;  // reached as the master is (TLS or not)
+      e.unix_path.clear();
+      e.host = l.ip;
+      e.port = l.port;
+      targets.push_back(Target{e, {}, {}, {}});
+    }
   } else {
     for (const Endpoint& e : config.replicas) targets.push_back(Target{e, {}, {}, {}});
   }
@@ -212,7 +175,7 @@ LagReport measure_lag(const LagProbeConfig& config) {
 
   for (Target& t : targets) {
     ReplicaLag& r = t.lag;
-    r.name = name_of(t.endpoint);
+    r.name = t.endpoint.name();
     for (const ListedReplica& l : listed) {
       if (l.ip == t.endpoint.host && l.port == t.endpoint.port) {
         r.state = l.state;
@@ -221,14 +184,13 @@ LagReport measure_lag(const LagProbeConfig& config) {
       }
     }
     t.client = std::make_unique<Client>(io);
-    std::string e = t.client->connect(t.endpoint, step());
-    if (!e.empty()) {  // refused, unresolvable: not measured (UNKNOWN)
-      r.error = e;
+    if (const ConnectError ce = t.client->connect(t.endpoint, step())) {
+      r.error = ce.message;  // refused, unresolvable: not measured (UNKNOWN)
       t.client.reset();
       continue;
     }
     const Clock::time_point asked = Clock::now();
-    e = authenticate(*t.client, config.user, config.password, step());
+    std::string e = authenticate(*t.client, config.master, step());
     std::map<std::string, std::string, std::less<>> rinfo;
     if (e.empty()) e = info_replication(*t.client, rinfo, step());
     if (!e.empty()) {
@@ -261,11 +223,7 @@ LagReport measure_lag(const LagProbeConfig& config) {
     t.client->listen([tp](const Reply& m, Clock::time_point at) {
       if (m.type != Reply::Type::array || m.elements.size() != 3 || m.elements[0].str != "message")
         return;
-      std::size_t i = 0;
-      const std::string& p = m.elements[2].str;
-      if (std::from_chars(p.data(), p.data() + p.size(), i).ec == std::errc{} &&
-          i < tp->arrivals.size() && !tp->arrivals[i])
-        tp->arrivals[i] = at;
+      record_arrival(m.elements[2].str, at, tp->arrivals);
     });
   }
   for (Target& t : targets) derive_lag_bytes(t.lag, report.master_offset);
@@ -280,7 +238,7 @@ LagReport measure_lag(const LagProbeConfig& config) {
     // it forks, even for the empty snapshot we ask for: the join is given that long on top.
     const std::chrono::milliseconds delay = diskless_delay(master, step(), report.notes);
     self = std::make_unique<SelfLink>(io, config, channel, config.query_timeout + delay);
-    std::string e = self->start(config.master, Clock::now() + config.query_timeout + delay);
+    std::string e = self->start(Clock::now() + config.query_timeout + delay);
     if (e.empty()) {
       // A first message through our feed shows it flows: only then are probes timed fairly.
       Reply r;

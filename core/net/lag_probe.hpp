@@ -9,15 +9,15 @@
 #include <vector>
 
 #include "core/lag.hpp"
-#include "core/net/session.hpp"
+#include "core/net/endpoint.hpp"
 
 namespace redis_repl::core::net {
 
 struct LagProbeConfig {
-  Endpoint master;
+  // Its credentials and TLS settings serve the replicas too; its timeout is unused (see
+  // query_timeout).
+  Server master;
   std::vector<Endpoint> replicas;  // empty: the ones the master lists
-  std::string user;
-  std::string password;
   int probes = 5;
   std::chrono::milliseconds interval{100};  // between probes
   std::chrono::milliseconds timeout{5000};  // the wait for the last probe

@@ -1,102 +1,101 @@
 #include "core/net/session.hpp"
 
-#include <array>
 #include <asio.hpp>
-#include <memory>
 #include <vector>
 
+#include "core/net/transport.hpp"
+
 namespace redis_repl::core::net {
-namespace {
 
-using asio::ip::tcp;
+ReplicaConfig replica_config(const Server& server, ReplicaConfig::Snapshot snapshot) {
+  ReplicaConfig config;
+  config.user = server.user;
+  config.password = server.password;
+  config.timeout = server.timeout;
+  config.snapshot = snapshot;
+  return config;
+}
 
-class Session {
- public:
-  Session(const Endpoint& endpoint, std::chrono::milliseconds connect_timeout, Replica& replica,
-          SessionHandler& handler)
-      : endpoint_(endpoint),
-        connect_timeout_(connect_timeout),
+struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
+  Impl(asio::io_context& io, const Server& server, Replica& replica, SessionHandler& handler)
+      : server_(server),
         replica_(replica),
         handler_(handler),
-        socket_(io_),
-        connect_timer_(io_),
-        ticker_(io_) {}
+        transport_(make_transport(io, server.endpoint)),
+        ticker_(io) {}
 
-  SessionResult run() {
-    connect();
-    tick();
-    io_.run();
-    return result_;
-  }
-
- private:
-  void connect() {
-    asio::error_code ec;
-    tcp::resolver resolver(io_);
-    const auto endpoints = resolver.resolve(endpoint_.host, std::to_string(endpoint_.port), ec);
-    if (ec) return connect_failed("cannot resolve " + endpoint_.host + ": " + ec.message());
-    connect_timer_.expires_after(connect_timeout_);
-    connect_timer_.async_wait([this](const asio::error_code& e) {
-      if (e || connected_) return;
-      timed_out_ = true;
-      socket_.close();  // the pending connect completes with operation_aborted
+  void start() {
+    transport_->async_connect(server_.timeout, [self = shared_from_this()](const ConnectError& e) {
+      if (self->stopping_) return;
+      if (e) return self->connect_failed(e);
+      self->connected_ = true;
+      self->handler_.on_connected();
+      self->pump();
+      self->read();
     });
-    asio::async_connect(socket_, endpoints,
-                        [this](const asio::error_code& e, const tcp::endpoint&) {
-                          connect_timer_.cancel();
-                          if (stopping_) return;
-                          if (timed_out_) return connect_failed("timed out connecting");
-                          if (e) return connect_failed(e.message());
-                          connected_ = true;
-                          socket_.set_option(tcp::no_delay(true));
-                          pump();
-                          read();
-                          tick();
-                        });
+    tick();
   }
 
-  void connect_failed(std::string why) {
-    result_.end = SessionEnd::connect_failed;
-    result_.error = endpoint_.host + ":" + std::to_string(endpoint_.port) + ": " + why;
+  void connect_failed(const ConnectError& e) {
+    result_.end =
+        e.kind == ConnectError::Kind::tls ? SessionEnd::tls_failed : SessionEnd::connect_failed;
+    result_.error = e.describe(server_.endpoint);
     stop();
   }
 
   void read() {
-    socket_.async_read_some(asio::buffer(buf_), [this](const asio::error_code& ec, std::size_t n) {
-      if (stopping_) return;
-      if (ec) {
-        // End of stream or a reset: either way the replica decides what it means.
-        replica_.peer_closed();
-      } else {
-        // One clock read per socket read: every event these bytes complete carries it.
-        replica_.set_wall_time(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-        replica_.receive(std::string_view(buf_.data(), n));
-        // Whatever else has already arrived joins this batch (one write of output for all of
-        // it), up to a few MB; the clock read above stands for all of it.
-        asio::error_code more;
-        for (int i = 0; i < 16 && socket_.available(more) > 0 && !more; ++i) {
-          const std::size_t k = socket_.read_some(asio::buffer(buf_), more);
-          if (more) break;  // the next asynchronous read meets it again
-          replica_.receive(std::string_view(buf_.data(), k));
-        }
+    transport_->async_read_some(
+        buf_.data(), buf_.size(),
+        [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
+          self->on_read(ec, n);
+        });
+  }
+
+  void on_read(const std::error_code& ec, std::size_t n) {
+    if (stopping_) return;
+    if (ec && tls_failed(ec)) return;
+    if (ec) {
+      // End of stream or a reset: either way the replica decides what it means.
+      replica_.peer_closed();
+    } else {
+      // One clock read per socket read: every event these bytes complete carries it.
+      replica_.set_wall_time(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+      replica_.receive(std::string_view(buf_.data(), n));
+      // Whatever else has already arrived joins this batch (one write of output for all of
+      // it), up to a few MB; the clock read above stands for all of it.
+      for (int i = 0; i < 16; ++i) {
+        const std::size_t k = transport_->read_ready(buf_.data(), buf_.size());
+        if (k == 0) break;
+        replica_.receive(std::string_view(buf_.data(), k));
       }
-      pump();
-      if (!stopping_ && !ec) read();
-    });
+    }
+    pump();
+    if (!stopping_ && !ec) read();
+  }
+
+  // An error of the TLS layer (an alert, a record that does not decrypt) ends the session as a
+  // TLS failure, not as a lost link.
+  bool tls_failed(const std::error_code& ec) {
+    std::string why = transport_->tls_failure(ec);
+    if (why.empty()) return false;
+    result_.end = SessionEnd::tls_failed;
+    result_.error = std::move(why);
+    stop();
+    return true;
   }
 
   void tick() {
     ticker_.expires_after(std::chrono::milliseconds(100));
-    ticker_.async_wait([this](const asio::error_code& ec) {
-      if (ec || stopping_) return;
-      if (connected_) pump();
-      if (!stopping_ && handler_.wants_stop()) {
-        result_.end = SessionEnd::stopped;
-        stop();
+    ticker_.async_wait([self = shared_from_this()](const std::error_code& ec) {
+      if (ec || self->stopping_) return;
+      if (self->connected_) self->pump();
+      if (!self->stopping_ && self->handler_.wants_stop()) {
+        self->result_.end = SessionEnd::stopped;
+        self->stop();
       }
-      if (!stopping_) tick();
+      if (!self->stopping_) self->tick();
     });
   }
 
@@ -121,66 +120,69 @@ class Session {
     const std::int64_t written = handler_.on_batch_end();
     if (written >= 0) replica_.confirm(written);
     write();
-    if (finishing_) stop_after_write();
+    // A last ACK may be on its way out: let it go, then stop.
+    if (finishing_ && !writing_) stop();
   }
 
   void write() {
-    if (writing_ || !connected_ || stopping_) return;
+    if (writing_ || write_failed_ || !connected_ || stopping_) return;
     out_ = replica_.take_output();
     if (out_.empty()) return;
     writing_ = true;
-    asio::async_write(socket_, asio::buffer(out_), [this](const asio::error_code& ec, std::size_t) {
-      writing_ = false;
-      if (stopping_) return;
-      if (ec) {
-        replica_.peer_closed();
-        pump();
-        return;
-      }
-      if (finishing_) return stop();
-      write();
-    });
-  }
-
-  // A last ACK may be on its way out: let it go, then stop.
-  void stop_after_write() {
-    if (!writing_) stop();
+    transport_->async_write(out_.data(), out_.size(),
+                            [self = shared_from_this()](const std::error_code& ec, std::size_t) {
+                              self->writing_ = false;
+                              if (self->stopping_) return;
+                              if (ec && self->tls_failed(ec)) return;
+                              if (ec) {
+                                // The pending read meets the end too, and what came before it
+                                // (a TLS alert, an error reply): it reports.
+                                self->write_failed_ = true;
+                                return;
+                              }
+                              if (self->finishing_) return self->stop();
+                              self->write();
+                            });
   }
 
   void stop() {
     if (stopping_) return;
     stopping_ = true;
-    asio::error_code ignored;
-    connect_timer_.cancel();
     ticker_.cancel();
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    transport_->close();
   }
 
-  const Endpoint& endpoint_;
-  std::chrono::milliseconds connect_timeout_;
+  Server server_;
   Replica& replica_;
   SessionHandler& handler_;
-  asio::io_context io_{1};
-  tcp::socket socket_;
-  asio::steady_timer connect_timer_;
+  std::shared_ptr<Transport> transport_;
   asio::steady_timer ticker_;
   std::vector<char> buf_ = std::vector<char>(256 * 1024);  // one read, one batch of output
   std::string out_;
   bool connected_ = false;
-  bool timed_out_ = false;
   bool writing_ = false;
+  bool write_failed_ = false;
   bool finishing_ = false;
   bool stopping_ = false;
   SessionResult result_;
 };
 
-}  // namespace
+Link::Link(asio::io_context& io, const Server& server, Replica& replica, SessionHandler& handler)
+    : impl_(std::make_shared<Impl>(io, server, replica, handler)) {}
 
-SessionResult run_session(const Endpoint& endpoint, std::chrono::milliseconds connect_timeout,
-                          Replica& replica, SessionHandler& handler) {
-  Session s(endpoint, connect_timeout, replica, handler);
-  return s.run();
+Link::~Link() { impl_->stop(); }
+
+void Link::start() { impl_->start(); }
+void Link::stop() { impl_->stop(); }
+bool Link::finished() const { return impl_->stopping_; }
+const SessionResult& Link::result() const { return impl_->result_; }
+
+SessionResult run_session(const Server& server, Replica& replica, SessionHandler& handler) {
+  asio::io_context io(1);
+  Link link(io, server, replica, handler);
+  link.start();
+  io.run();
+  return link.result();
 }
 
 }  // namespace redis_repl::core::net

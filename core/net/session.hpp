@@ -1,24 +1,27 @@
-// core/net/session.hpp — the one piece that touches sockets: runs a Replica over a TCP link.
+// core/net/session.hpp — the one driver of a Replica over a connection (TCP, Unix socket or TLS;
+// see transport.hpp): tail, dump-rdb and lag-check --self all run their replica link here.
 //
-// Standalone asio, single-threaded: connect with a timeout, a read loop feeding the replica, a
+// Single-threaded on an io_context: connect with a timeout, a read loop feeding the replica, a
 // 100 ms ticker for ACKs, timeouts and the handler's wants_stop() (signals are the caller's: it
-// answers wants_stop() when one arrived, so its own handlers stay in place). Events go to
-// a SessionHandler, which writes them out synchronously, so a slow reader of our output slows
-// the reading from the master with it. A session is one connection: reconnecting is the
-// caller's loop, with a new Replica built from the old one's resume point.
+// answers wants_stop() when one arrived, so its own handlers stay in place). Events go to a
+// SessionHandler, which writes them out synchronously, so a slow reader of our output slows the
+// reading from the master with it. A session is one connection: reconnecting is the caller's
+// loop (core/link_policy.hpp decides), with a new Replica built from the old one's resume point.
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "core/link_policy.hpp"
+#include "core/net/endpoint.hpp"
 #include "core/replica.hpp"
 
-namespace redis_repl::core::net {
+namespace asio {
+class io_context;
+}
 
-struct Endpoint {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 6379;
-};
+namespace redis_repl::core::net {
 
 class SessionHandler {
  public:
@@ -28,22 +31,42 @@ class SessionHandler {
   // After each batch of events: write out what is buffered, and return the replication offset up
   // to which everything handed out is now written (the replica ACKs that), or -1 if none.
   virtual std::int64_t on_batch_end() = 0;
+  // The connection is made (and, for TLS, the handshake done); the replica's handshake begins.
+  virtual void on_connected() {}
   // Polled by the ticker: true ends the session (a signal, a duration elapsed, output closed).
   virtual bool wants_stop() { return false; }
 };
 
-enum class SessionEnd : std::uint8_t {
-  finished,        // the replica reported done or failed (the handler saw that event)
-  stopped,         // the handler asked to stop
-  connect_failed,  // no connection (error says why)
-};
-
 struct SessionResult {
   SessionEnd end = SessionEnd::finished;
-  std::string error;
+  std::string error;  // connect_failed, tls_failed: one line naming the endpoint
 };
 
-SessionResult run_session(const Endpoint& endpoint, std::chrono::milliseconds connect_timeout,
-                          Replica& replica, SessionHandler& handler);
+// The ReplicaConfig every link starts from: the server's credentials and timeout, and what to
+// ask of the snapshot. The rest (resume point, announced port, ...) is the caller's.
+ReplicaConfig replica_config(const Server& server, ReplicaConfig::Snapshot snapshot);
+
+// One replica link on an io_context the caller runs.
+class Link {
+ public:
+  Link(asio::io_context& io, const Server& server, Replica& replica, SessionHandler& handler);
+  ~Link();  // stop()
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+
+  void start();
+  // Ends the session at once (a last queued write is not waited for).
+  void stop();
+  // The session is over; result() says how.
+  bool finished() const;
+  const SessionResult& result() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;  // also held by every pending operation
+};
+
+// A link on its own io_context, run to its end.
+SessionResult run_session(const Server& server, Replica& replica, SessionHandler& handler);
 
 }  // namespace redis_repl::core::net

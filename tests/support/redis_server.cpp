@@ -535,6 +535,23 @@ bool RedisServer::start_once(const ServerOptions& options, std::string& failure)
     argv.push_back("--dbfilename");
     argv.push_back("load.rdb");
   }
+  if (options.unix_socket) {
+    unix_socket_ = dir_ / "redis.sock";
+    for (const std::string& a : {std::string("--unixsocket"), unix_socket_.string(),
+                                 std::string("--unixsocketperm"), std::string("700")})
+      argv.push_back(a);
+  }
+  if (options.tls) {
+    tls_port_ = pick_free_port();
+    const TlsFiles& t = *options.tls;
+    for (const std::string& a :
+         {std::string("--tls-port"), std::to_string(tls_port_), std::string("--tls-cert-file"),
+          t.cert.string(), std::string("--tls-key-file"), t.key.string(),
+          std::string("--tls-ca-cert-file"), t.ca.string(), std::string("--tls-auth-clients"),
+          std::string(t.auth_clients ? "yes" : "no"), std::string("--tls-replication"),
+          std::string(t.replication ? "yes" : "no")})
+      argv.push_back(a);
+  }
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   for (const char* a : {"--bind", "127.0.0.1", "--port"}) argv.emplace_back(a);
   argv.push_back(std::to_string(port_));

@@ -5,7 +5,9 @@
 // skipped). The server waits (bounded) until it answers PING and has finished loading; on
 // destruction it is stopped by pid (SIGTERM, bounded wait, SIGKILL) and its directory is removed.
 // Every socket operation and child process has a timeout, so a test cannot hang.
-// Not provided: other bind addresses, TLS, AUTH, RESP3 types, cluster or sentinel modes.
+// On request it also listens on a Unix socket in its directory, and on a second loopback port
+// for TLS (ServerOptions::tls; the plain port stays, for the harness's own client).
+// Not provided: other bind addresses, AUTH, RESP3 types, cluster or sentinel modes.
 // run_program() runs a helper program (e.g. the redis-repl binary) and captures its output.
 #pragma once
 #include <netinet/in.h>
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -141,6 +144,15 @@ class ServerKindScope {
 // The program's path when it is executable in PATH (or is a path), else "".
 std::string find_program(const std::string& name);
 
+// A TLS port's files (PEM), as redis-server's tls-* settings take them.
+struct TlsFiles {
+  std::filesystem::path cert;
+  std::filesystem::path key;
+  std::filesystem::path ca;   // tls-ca-cert-file: the CA its clients' (and master's) certs are from
+  bool auth_clients = false;  // tls-auth-clients: a client certificate is required
+  bool replication = false;   // tls-replication: a replica's own link to its master is TLS
+};
+
 struct ServerOptions {
   // An RDB file to load at start-up: copied into the server's directory and named by
   // --dbfilename. Empty: the server starts with no data.
@@ -151,6 +163,8 @@ struct ServerOptions {
   milliseconds start_timeout{10000};
   // The server program; empty: current_server_kind()'s.
   std::string executable;
+  bool unix_socket = false;     // also listen on <dir>/redis.sock
+  std::optional<TlsFiles> tls;  // also listen for TLS on a second free port
 };
 
 class RedisServer {
@@ -161,6 +175,9 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return port_; }
+  int tls_port() const { return tls_port_; }  // 0 without ServerOptions::tls
+  // Empty without ServerOptions::unix_socket.
+  std::filesystem::path unix_socket() const { return unix_socket_; }
   pid_t pid() const { return pid_; }
   const std::filesystem::path& dir() const { return dir_; }
   RespClient client(milliseconds timeout = milliseconds(10000)) const {
@@ -179,6 +196,8 @@ class RedisServer {
 
   std::filesystem::path dir_;
   int port_ = 0;
+  int tls_port_ = 0;
+  std::filesystem::path unix_socket_;
   pid_t pid_ = -1;
 };
 

@@ -1,0 +1,27 @@
+// cli/resume_point.hpp — where tail picks a master's stream up: the state file it keeps
+// (--state) and the replication info of a saved RDB (--from-rdb).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace redis_repl::cli {
+
+// The master's replid, the last command boundary, its db (core::unknown_db when not known).
+struct ResumePoint {
+  std::string replid = "?";
+  std::int64_t offset = -1;
+  std::uint64_t db = 0;
+  bool valid() const { return replid != "?" && offset >= 0; }
+};
+
+// The state file: one line of JSON, {"replid":"<40 hex>","offset":N,"db":N|null}. A missing
+// file is a first run (an invalid point); a character device or a FIFO (--state /dev/null) is
+// only written to. Fatal(usage) for a file redis-repl did not write, Fatal(io) when unreadable.
+ResumePoint read_state(const std::string& path);
+// Replaced whole (cli/output_file.hpp): never a half-written state. Nothing for an invalid point.
+void write_state(const std::string& path, const ResumePoint& p, bool sync = true);
+
+// A restarted Redis replica resumes from the repl-* aux fields of its RDB; so can we.
+ResumePoint read_rdb_resume_point(const std::string& path);
+
+}  // namespace redis_repl::cli
