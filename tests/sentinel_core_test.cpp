@@ -8,6 +8,7 @@
 #include "core/replica.hpp"
 #include "core/resp_writer.hpp"
 #include "core/sentinel.hpp"
+#include "formats/sink.hpp"
 #include "support/fixtures.hpp"
 
 namespace redis_repl::test {
@@ -179,6 +180,25 @@ TEST_CASE("replica: REPLCONF ip-address announces inspector_host; an error to it
   CHECK(core::is_inspector(core::ListedReplica{"redis-repl.invalid", 7000, "online", 0, 0}));
   CHECK(core::is_inspector(core::ListedReplica{"10.0.0.1", 0, "online", 0, 0}));
   CHECK_FALSE(core::is_inspector(core::ListedReplica{"10.0.0.1", 6380, "online", 0, 0}));
+}
+
+TEST_CASE("sentinel: the failover line in each format tail writes") {
+  auto render = [](formats::Format f) {
+    std::string out;
+    formats::OutBuffer buf(&out);
+    auto sink = formats::make_sink(f, buf);
+    sink->on_failover(formats::Failover{"mymaster", "10.0.0.5:6379", "[::1]:6380", 1795492000417});
+    buf.flush();
+    return out;
+  };
+  CHECK(render(formats::Format::json) ==
+        "{\"kind\":\"failover\",\"master_name\":\"mymaster\",\"from\":\"10.0.0.5:6379\","
+        "\"to\":\"[::1]:6380\",\"ts\":1795492000417}\n");
+  const std::string human = render(formats::Format::human);
+  CHECK(human.starts_with("# "));
+  CHECK(human.ends_with(" failover: master \"mymaster\" moved from 10.0.0.5:6379 to [::1]:6380\n"));
+  // resp stays commands only: redis-cli --pipe reads every byte of it.
+  CHECK(render(formats::Format::resp).empty());
 }
 
 }  // namespace redis_repl::test

@@ -2,7 +2,8 @@
 // redis-server master with one real replica (support/replica_set.hpp), all on loopback.
 // * tail finds the master through the sentinels and follows a SENTINEL FAILOVER: every write made
 //   before it (to the old master), during it (to the new master, from the moment the sentinels
-//   name it) and after it appears exactly once and in order, with one failover line;
+//   name it) and after it appears exactly once and in order, with one failover line; and the
+//   failover after the master crashed (SIGKILL) the same way;
 // * lag-check --sentinel judges the new topology and never judges tail's link;
 // * Sentinel does not take tail's link for a replica: after tail exits, no sentinel lists a
 //   replica it left behind, nor wrote one into its configuration;
@@ -213,6 +214,51 @@ TEST_CASE("sentinel: tail follows a failover; lag-check judges the new topology;
       if (line.starts_with("sentinel known-replica "))
         CHECK(line.ends_with(" 127.0.0.1 " + std::to_string(old_port)));
   }
+}
+
+TEST_CASE("sentinel: tail follows the failover that follows a master's crash") {
+  ReplicaSet set(1);
+  const int old_port = set.master().port();
+  const int promoted = set.replica(0).port();
+  SentinelSet sentinels(old_port);
+  sentinels.wait_ready(1, 30s);
+
+  BackgroundProcess tail(cmd({binary, "tail", "--line-buffered"}, sentinels.flags()));
+  tail.wait_for_line(kind_is("sync"), 20s, "tail's sync line");
+  int written = 0;
+  {
+    RespClient m = set.master().client();
+    for (; written < 10; ++written)
+      must(m, {"SET", "w:" + std::to_string(written), std::to_string(written)});
+    set.wait_in_step(10s);
+  }
+  tail.wait_for_line(set_of(written - 1), 10s, "the writes before the crash");
+
+  // The link ends with the master; the sentinels see it down, agree, and promote the replica.
+  REQUIRE(::kill(set.master().pid(), SIGKILL) == 0);
+  sentinels.wait_master(promoted, 30s);
+  {
+    RespClient m(promoted);
+    for (const int end = written + 10; written < end; ++written)
+      must(m, {"SET", "w:" + std::to_string(written), std::to_string(written)});
+  }
+  tail.wait_for_line(set_of(written - 1), 30s, "the writes after the failover");
+  tail.signal(SIGTERM);
+  CHECK(tail.wait(10s) == 143);
+  INFO("tail's stderr: " << tail.err());
+
+  const std::vector<json> lines = parse_json_lines(tail.lines());
+  std::vector<int> seen;
+  for (const json& j : of_kind(lines, "command"))
+    if (j["command"] == "set" && j["args"][0].get<std::string>().starts_with("w:"))
+      seen.push_back(std::stoi(j["args"][1].get<std::string>()));
+  std::vector<int> expected(static_cast<std::size_t>(written));
+  for (int i = 0; i < written; ++i) expected[static_cast<std::size_t>(i)] = i;
+  CHECK(seen == expected);
+  const std::vector<json> failovers = of_kind(lines, "failover");
+  REQUIRE(failovers.size() == 1);
+  CHECK(failovers[0]["from"] == "127.0.0.1:" + std::to_string(old_port));
+  CHECK(failovers[0]["to"] == "127.0.0.1:" + std::to_string(promoted));
 }
 
 TEST_CASE("sentinel: dump-rdb finds the master") {
