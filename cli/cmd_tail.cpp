@@ -398,8 +398,9 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     // left at once, not when it is demoted.
     std::optional<core::HostPort> switched;
     const core::net::SessionResult result =
-        sentinels ? core::net::run_session_following(server, replica, handler, *sentinels, switched)
-                  : core::net::run_session(server, replica, handler);
+        finder ? core::net::run_session_following(server, replica, handler,
+                                                  finder->config_in_order(), switched)
+               : core::net::run_session(server, replica, handler);
     // A reconnect resumes after all that was received (it is in the output's queue); the state
     // file records only what reached the output. After a failed write, the state saved with the
     // last good batch stands.

@@ -110,6 +110,13 @@ Discovery MasterFinder::find(const std::optional<HostPort>& moved_from) {
   return d;
 }
 
+SentinelConfig MasterFinder::config_in_order() const {
+  SentinelConfig c = config_;
+  c.sentinels.clear();
+  for (const std::size_t i : order_.order()) c.sentinels.push_back(config_.sentinels[i]);
+  return c;
+}
+
 SessionResult run_session_following(const Server& server, Replica& replica, SessionHandler& handler,
                                     const SentinelConfig& sentinels,
                                     std::optional<HostPort>& switched_to) {

@@ -39,6 +39,9 @@ class MasterFinder {
   // moved_from: an address a sentinel announced the master moved away from; a sentinel that
   // still names it has not heard of the failover yet, and the next one is asked.
   Discovery find(const std::optional<HostPort>& moved_from = std::nullopt);
+  // The configuration with the sentinels in the order they are asked in now (the one that
+  // answered last first): a link listens to that one.
+  SentinelConfig config_in_order() const;
 
  private:
   SentinelConfig config_;
@@ -50,7 +53,8 @@ class MasterFinder {
 // session ends (SessionEnd::stopped, switched_to set) as soon as the sentinel announces that the
 // master moved, not when the old master, demoted, drops its replicas (Sentinel converts it only
 // some seconds after the switch, and until then it would still serve us as a master). With no
-// sentinel to listen to, a plain session.
+// sentinel to listen to, a plain session. The sentinels are tried in their order, each for at most
+// its step timeout.
 SessionResult run_session_following(const Server& server, Replica& replica, SessionHandler& handler,
                                     const SentinelConfig& sentinels,
                                     std::optional<HostPort>& switched_to);
