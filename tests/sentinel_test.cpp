@@ -188,6 +188,8 @@ TEST_CASE("sentinel: tail follows a failover; lag-check judges the new topology;
   std::vector<int> expected(static_cast<std::size_t>(written));
   for (int i = 0; i < written; ++i) expected[static_cast<std::size_t>(i)] = i;
   CHECK(seen == expected);
+  // The sentinels' hellos (a PUBLISH every 2 s) went through the feed, hidden as housekeeping.
+  for (const json& j : of_kind(lines, "command")) CHECK(j["command"] != "publish");
   const std::vector<json> failovers = of_kind(lines, "failover");
   REQUIRE(failovers.size() == 1);
   CHECK(failovers[0]["master_name"] == sentinels.master_name());
