@@ -7,7 +7,7 @@
 // * lag-check --sentinel judges the new topology and never judges tail's link;
 // * Sentinel does not take tail's link for a replica: after tail exits, no sentinel lists a
 //   replica it left behind, nor wrote one into its configuration;
-// * dump-rdb finds the master the same way;
+// * dump-rdb finds the master the same way, also over TLS (sentinels and master alike);
 // * an unknown master name, sentinels that cannot be reached and a wrong sentinel password give
 //   one clear line and the documented exit code.
 #include <doctest/doctest.h>
@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -77,6 +78,30 @@ auto set_of(int n) {
 // Every line of stderr is one message: no more than `lines` of them, and none empty.
 std::size_t line_count(const std::string& text) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// A CA and a certificate for 127.0.0.1 signed by it, made with openssl in dir.
+void make_certificates(const TempDir& dir) {
+  {
+    std::ofstream ext(dir / "ext.cnf");
+    ext << "subjectAltName=IP:127.0.0.1\n";
+  }
+  const std::string d = dir.path().string() + "/";
+  for (const std::vector<std::string>& argv :
+       {std::vector<std::string>{"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                                 "-keyout", d + "ca.key", "-out", d + "ca.pem", "-days", "2",
+                                 "-subj", "/CN=redis-repl test CA"},
+        {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "server.key", "-out",
+         d + "server.csr", "-subj", "/CN=127.0.0.1"},
+        {"openssl", "x509", "-req", "-in", d + "server.csr", "-CA", d + "ca.pem", "-CAkey",
+         d + "ca.key", "-CAcreateserial", "-out", d + "server.pem", "-days", "2", "-extfile",
+         d + "ext.cnf"},
+        // A second CA, that signed nothing here.
+        {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "other.key",
+         "-out", d + "other.pem", "-days", "2", "-subj", "/CN=another CA"}}) {
+    const auto r = run_program(argv, 60s);
+    if (r.exit_code != 0) throw HarnessError("openssl failed: " + r.err);
+  }
 }
 
 }  // namespace
@@ -320,6 +345,69 @@ TEST_CASE("sentinel: what cannot lead to a master is one line and its exit code"
       CHECK(r.exit_code == 2);
       CHECK(line_count(r.err) == 1);
     }
+  }
+}
+
+TEST_CASE("sentinel: over TLS, the sentinels as the master") {
+  TempDir certs;
+  make_certificates(certs);
+  const std::string d = certs.path().string() + "/";
+  const std::vector<std::string> tls = {
+      "--tls-cert-file",    d + "server.pem", "--tls-key-file",     d + "server.key",
+      "--tls-ca-cert-file", d + "ca.pem",     "--tls-auth-clients", "no"};
+  // The master answers TLS on one port (the one the sentinels monitor and we use) and plain TCP
+  // on the harness's.
+  const int master_tls = unused_loopback_port();
+  redis_repl::test::ServerOptions mo;
+  mo.extra_args = cmd({"--tls-port", std::to_string(master_tls)}, tls);
+  redis_repl::test::RedisServer master(mo);
+  {
+    RespClient m = master.client();
+    must(m, {"SET", "over", "tls"});
+  }
+  std::vector<int> sentinel_tls;
+  SentinelOptions so;
+  so.count = 1;
+  so.quorum = 1;
+  so.extra_config = [&](std::size_t) {
+    sentinel_tls.push_back(unused_loopback_port());
+    return std::vector<std::string>{"tls-port " + std::to_string(sentinel_tls.back()),
+                                    "tls-cert-file " + d + "server.pem",
+                                    "tls-key-file " + d + "server.key",
+                                    "tls-ca-cert-file " + d + "ca.pem",
+                                    "tls-auth-clients no",
+                                    "tls-replication yes"};
+  };
+  SentinelSet sentinels(master_tls, so);
+  const std::vector<std::string> base = {binary,
+                                         "dump-rdb",
+                                         "-o",
+                                         "-",
+                                         "--tls",
+                                         "--sentinel",
+                                         "127.0.0.1:" + std::to_string(sentinel_tls.at(0)),
+                                         "--master-name",
+                                         "mymaster"};
+
+  SUBCASE("the CA that signed them: the snapshot") {
+    const auto r = run_program(cmd(base, {"--cacert", d + "ca.pem"}), 60s);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.starts_with("REDIS"));
+  }
+  SUBCASE("another CA: exit 11, one line naming the sentinel") {
+    const auto r = run_program(cmd(base, {"--cacert", d + "other.pem"}), 60s);
+    CHECK(r.exit_code == 11);
+    CHECK(line_count(r.err) == 1);
+    CHECK(r.err.find("127.0.0.1:" + std::to_string(sentinel_tls.at(0))) != std::string::npos);
+  }
+  SUBCASE("without --tls: no sentinel answers") {
+    const auto r = run_program(
+        {binary, "dump-rdb", "-o", "-", "--sentinel",
+         "127.0.0.1:" + std::to_string(sentinel_tls.at(0)), "--master-name", "mymaster"},
+        60s);
+    CHECK(r.exit_code == 3);
+    CHECK(line_count(r.err) == 1);
   }
 }
 

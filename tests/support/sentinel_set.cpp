@@ -54,6 +54,8 @@ SentinelSet::SentinelSet(int master_port, SentinelOptions options) : options_(op
     if (!options_.requirepass.empty())
       conf << "requirepass " << options_.requirepass << "\nsentinel sentinel-pass "
            << options_.requirepass << "\n";
+    if (options_.extra_config)
+      for (const std::string& line : options_.extra_config(i)) conf << line << "\n";
     conf.close();
     if (!conf) throw HarnessError("cannot write " + (dir / "sentinel.conf").string());
     ports_.push_back(port);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ struct SentinelOptions {
   std::chrono::milliseconds down_after{1000};
   std::chrono::milliseconds failover_timeout{5000};
   std::string requirepass;  // the sentinels' own password (empty: none)
+  // More configuration lines for sentinel i (TLS: tls-port, certificates), given its index.
+  std::function<std::vector<std::string>(std::size_t)> extra_config;
 };
 
 class SentinelSet {
