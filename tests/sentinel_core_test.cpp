@@ -159,7 +159,8 @@ TEST_CASE("sentinel: a new address is a failover, once") {
   CHECK_FALSE(t.observe({"127.0.0.1", 6380}));
 }
 
-TEST_CASE("replica: REPLCONF ip-address announces inspector_host; an error to it is tolerated") {
+TEST_CASE(
+    "replica: REPLCONF ip-address announces inspector_host, and an error to it is tolerated") {
   RecordingVisitor v;
   core::ReplicaConfig config;
   config.announce_ip = std::string(core::inspector_host);

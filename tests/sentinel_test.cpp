@@ -106,7 +106,7 @@ void make_certificates(const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("sentinel: tail follows a failover; lag-check judges the new topology; no replica left") {
+TEST_CASE("sentinel: tail through SENTINEL FAILOVER, lag-check after it, no replica left") {
   ReplicaSet set(1);
   const int old_port = set.master().port();
   const int promoted = set.replica(0).port();
