@@ -303,6 +303,22 @@ TEST_CASE("sentinel: dump-rdb finds the master") {
   CHECK(fs::file_size(dir / "dump.rdb") > 0);
 }
 
+TEST_CASE("sentinel: a master user allowed to replicate but not ROLE is taken at their word") {
+  ReplicaSet set(0);
+  {
+    RespClient m = set.master().client();
+    must(m, {"ACL", "SETUSER", "repl", "on", ">pw", "+psync", "+replconf", "+ping"});
+  }
+  SentinelSet sentinels(set.master().port(), SentinelOptions{.count = 1, .quorum = 1});
+  const auto r = run_program(
+      cmd({binary, "dump-rdb", "-o", "-", "--user", "repl", "-a", "pw", "--no-auth-warning"},
+          sentinels.flags()),
+      60s);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.starts_with("REDIS"));
+}
+
 TEST_CASE("sentinel: what cannot lead to a master is one line and its exit code") {
   ReplicaSet set(0);
   SentinelSet sentinels(set.master().port(), SentinelOptions{.count = 1, .quorum = 1});

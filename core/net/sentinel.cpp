@@ -92,7 +92,9 @@ Discovery MasterFinder::find(const std::optional<HostPort>& moved_from) {
         } else if (!(err = authenticate(mc, master, md)).empty()) {
           a.outcome = err.starts_with("AUTH failed") ? O::master_auth : O::not_master;
           a.detail = master.endpoint.name() + ": " + err;
-        } else if (!(err = mc.command({"ROLE"}, r, md)).empty() || !role_is_master(r)) {
+        } else if (!(err = mc.command({"ROLE"}, r, md)).empty() ||
+                   (!r.is_error() && !role_is_master(r))) {
+          // (ROLE refused, as a replication-only ACL user may be: the address stands unchecked.)
           a.outcome = O::not_master;
           a.detail = m.master.name() + (err.empty() ? " is not a master" : ": " + err);
         } else {
