@@ -200,7 +200,8 @@ int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
     // a file is renamed into place only once the whole snapshot is in and its checksum verified.
     raw = std::make_unique<OutputFile>(o.output, "output file", true);
   }
-  const core::net::Server server = server_of(o.conn);
+  // With --sentinel: the master the sentinels name now (a snapshot is taken from one master).
+  const core::net::Server server = find_server(o.conn);
   const core::ReplicaConfig config =
       core::net::replica_config(server, core::ReplicaConfig::Snapshot::only);
   const std::string where = server.endpoint.name();

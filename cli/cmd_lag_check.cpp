@@ -103,7 +103,9 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     if (t.warn_seconds && t.crit_seconds && *t.warn_seconds > *t.crit_seconds)
       throw Fatal(ExitCode::usage, "--warn-seconds is above --crit-seconds");
     core::net::LagProbeConfig config;
-    config.master = server_of(o.conn);
+    // With --sentinel, found again for every sample: --watch judges the topology of the moment.
+    const bool sentinel = !o.conn.sentinels.empty();
+    if (!sentinel) config.master = server_of(o.conn);
     for (const std::string& s : o.replicas) {
       const core::net::Endpoint e = endpoint_of("--replica", s, config.master.endpoint);
       bool seen = false;  // the same replica twice would be the same series twice
@@ -125,7 +127,27 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     int status = unknown;
     for (std::uint64_t n = 0;; ++n) {
       const auto started = std::chrono::steady_clock::now();
-      const formats::LagResult r = sample(o, config, t);
+      formats::LagResult r;
+      std::string found_error;
+      if (sentinel) {
+        try {
+          config.master = find_server(o.conn);
+        } catch (const Fatal& e) {
+          found_error = e.what();
+        }
+      }
+      if (found_error.empty()) {
+        r = sample(o, config, t);
+      } else {
+        // No master found: UNKNOWN, in the chosen format, as an unreachable master is.
+        r.master = o.conn.master_name;
+        r.error = found_error;
+        r.status = core::Status::unknown;
+        r.min_replicas = o.min_replicas;
+        r.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+      }
       // Prometheus: the status is in the metrics; exiting 0 once they are written keeps a
       // `> x.tmp && mv x.tmp x.prom` job from losing the file exactly when there is a problem.
       status = format == formats::LagFormat::prometheus ? 0 : static_cast<int>(r.status);

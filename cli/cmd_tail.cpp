@@ -21,9 +21,11 @@
 #include "core/glob.hpp"
 #include "core/link_policy.hpp"
 #include "core/net/join.hpp"
+#include "core/net/sentinel.hpp"
 #include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
 #include "core/replica.hpp"
+#include "core/sentinel.hpp"
 #include "formats/sink.hpp"
 
 namespace redis_repl::cli {
@@ -303,8 +305,41 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
       o.snapshot ? static_cast<core::RdbVisitor&>(filtered) : discard;
 
   TailHandler handler(o, *sink, out);
-  const core::net::Server server = server_of(o.conn);
-  const std::string where = server.endpoint.name();
+  // With --sentinel, the master is whichever the sentinels name: now, and again after every
+  // link that ends, so that a failover is followed (PSYNC continues on the promoted replica).
+  const std::optional<core::net::SentinelConfig> sentinels = sentinel_config_of(o.conn);
+  std::optional<core::net::MasterFinder> finder;
+  if (sentinels) finder.emplace(*sentinels, server_of(o.conn));
+  core::MasterTracker followed;
+  core::net::Server server = server_of(o.conn);
+  // Asks the sentinels; false (with the failure) when none named a master.
+  core::DiscoveryFailure lost;
+  std::optional<core::HostPort> moved_from;  // after a "+switch-master": the old master
+  auto ask_sentinels = [&] {
+    const core::net::Discovery d = finder->find(moved_from);
+    if (!d.found) {
+      lost = d.failure;
+      return false;
+    }
+    server = d.master;
+    moved_from.reset();
+    const core::HostPort now{server.endpoint.host, server.endpoint.port};
+    if (!followed.current())
+      print_info("master '" + o.conn.master_name + "' is at " + now.name() + " (sentinel " +
+                 d.sentinel + ")");
+    if (const auto change = followed.observe(now)) {
+      const std::string from = change->from.name(), to = change->to.name();
+      sink->on_failover(formats::Failover{o.conn.master_name, from, to,
+                                          std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count()});
+      print_info("failover: master '" + o.conn.master_name + "' moved from " + from + " to " + to +
+                 " (sentinel " + d.sentinel + "); continuing there");
+    }
+    return true;
+  };
+  if (finder && !ask_sentinels()) throw Fatal(exit_code_for(lost.failure), lost.message);
+  std::string where = server.endpoint.name();
   // As a Redis replica: once the feed has flowed, a lost link is mended, waiting 0.5 s, 1 s, ...
   // up to 30 s between tries.
   core::Reconnect policy(core::RetryRules{std::chrono::milliseconds(500),
@@ -329,7 +364,39 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     }
   }
 
-  for (;;) {
+  // Before ending: what waits in the spool goes out (a second Ctrl-C stops at once), and the
+  // state file follows it.
+  auto finish_output = [&] {
+    if (out.ok() && out.spooled() > 0) {
+      print_info("writing the " + std::to_string(out.spooled()) +
+                 " bytes of output still spooled (Ctrl-C again to stop at once)");
+      out.drain(true, [] { return signal_count() >= 2; });
+    }
+    handler.settle();
+    if (out.ok() || out.closed()) handler.save_state(true);
+  };
+
+  for (bool first = true;; first = false) {
+    if (finder && !first) {
+      if (!ask_sentinels()) {
+        // No sentinel named a master (a failover under way, a network split): the same policy
+        // as a link that cannot connect.
+        const core::Decision next = policy.after(core::link_outcome_of(lost), Clock::now());
+        if (next.action != core::Decision::Action::retry) {
+          finish_output();
+          throw Fatal(exit_code_for(next.failure), lost.message);
+        }
+        print_warning(lost.message + "; asking again in " + std::to_string(next.wait.count()) +
+                      " ms");
+        sleep_unless_signalled(next.wait);
+        if (const int sig = caught_signal()) {
+          finish_output();
+          return 128 + sig;
+        }
+        continue;
+      }
+      where = server.endpoint.name();
+    }
     core::ReplicaConfig config =
         core::net::replica_config(server, o.snapshot ? core::ReplicaConfig::Snapshot::full
                                                      : core::ReplicaConfig::Snapshot::empty);
@@ -344,7 +411,13 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     handler.attach(replica, resume.valid() && !joining);
     joining = false;
     handler.reset_failure();
-    const core::net::SessionResult result = core::net::run_session(server, replica, handler);
+    // With --sentinel, a sentinel's "+switch-master" ends the session too: the old master is
+    // left at once, not when it is demoted.
+    std::optional<core::HostPort> switched;
+    const core::net::SessionResult result =
+        finder ? core::net::run_session_following(server, replica, handler,
+                                                  finder->config_in_order(), switched)
+               : core::net::run_session(server, replica, handler);
     // A reconnect resumes after all that was received (it is in the output's queue); the state
     // file records only what reached the output. After a failed write, the state saved with the
     // last good batch stands.
@@ -353,17 +426,6 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     // Whatever a session left open (a snapshot key cut by a lost link, a signal or --duration) is
     // closed, so the output stays valid; a no-op when nothing is open.
     sink->abort();
-    // Before ending: what waits in the spool goes out (a second Ctrl-C stops at once), and the
-    // state file follows it.
-    auto finish_output = [&] {
-      if (out.ok() && out.spooled() > 0) {
-        print_info("writing the " + std::to_string(out.spooled()) +
-                   " bytes of output still spooled (Ctrl-C again to stop at once)");
-        out.drain(true, [] { return signal_count() >= 2; });
-      }
-      handler.settle();
-      if (out.ok() || out.closed()) handler.save_state(true);
-    };
 
     if (const int sig = caught_signal()) {
       finish_output();
@@ -393,6 +455,14 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
       outcome.fail_kind = f.fail_kind;
       outcome.code = f.error.code;
       why = where + ": " + f.error.message;
+    }
+    if (switched) {
+      // Like a master that cannot serve us any more: asked again (the sentinels, then PSYNC).
+      moved_from = core::HostPort{server.endpoint.host, server.endpoint.port};
+      outcome.end = core::SessionEnd::finished;
+      outcome.fail_kind = core::FailKind::transient;
+      why = "a sentinel announced that master '" + o.conn.master_name + "' moved from " + where +
+            " to " + switched->name();
     }
     const core::Decision next = policy.after(outcome, Clock::now());
     if (next.action == core::Decision::Action::done) {

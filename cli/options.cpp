@@ -264,7 +264,52 @@ void add_connection_options(CLI::App& cmd, ConnectionOptions& o, bool with_db) {
                  "Cipher suites for TLS 1.3, in OpenSSL's format")
       ->option_text("LIST")
       ->group(group);
+  const std::string sentinel = "Sentinel";
+  cmd.add_option("--sentinel", o.sentinels,
+                 "Ask this Sentinel where the master is (HOST:PORT, repeatable; asked in turn); "
+                 "with --master-name, instead of -h/-p")
+      ->option_text("HOST:PORT")
+      ->allow_extra_args(false)
+      ->group(sentinel);
+  cmd.add_option("--master-name", o.master_name, "The master's name in Sentinel's configuration")
+      ->option_text("NAME")
+      ->group(sentinel);
+  cmd.add_option("--sentinel-user", o.sentinel_user, "ACL user to AUTH to the sentinels as")
+      ->option_text("USER")
+      ->group(sentinel);
+  cmd.add_option("--sentinel-pass", o.sentinel_password,
+                 "Password to AUTH to the sentinels with (their own, not the master's)")
+      ->option_text("PASSWORD")
+      ->group(sentinel);
 }
+
+namespace {
+
+void resolve_sentinel_options(CLI::App& cmd, ConnectionOptions& o) {
+  const bool sentinel = cmd.count("--sentinel") > 0;
+  if (!sentinel) {
+    for (const char* flag : {"--master-name", "--sentinel-user", "--sentinel-pass"})
+      if (cmd.count(flag)) throw Fatal(ExitCode::usage, std::string(flag) + " needs --sentinel");
+    return;
+  }
+  if (o.master_name.empty())
+    throw Fatal(ExitCode::usage, "--sentinel needs --master-name (the name Sentinel monitors)");
+  // The sentinels say where the master is: a second answer would be ignored, so it is refused.
+  for (const char* flag : {"--host", "--port", "--socket", "--uri"})
+    if (cmd.count(flag))
+      throw Fatal(ExitCode::usage,
+                  std::string(flag) + " and --sentinel both say where the master is: give one");
+  for (const std::string& s : o.sentinels)
+    if (!core::parse_host_port(s))
+      throw Fatal(ExitCode::usage,
+                  "--sentinel wants HOST:PORT (an IPv6 host in brackets), not '" + s + "'");
+  if (!o.sentinel_user.empty() && o.sentinel_password.empty())
+    throw Fatal(ExitCode::usage, "--sentinel-user needs --sentinel-pass");
+  if (!o.sentinel_password.empty() && !o.no_auth_warning)
+    print_warning("a password on the command line (--sentinel-pass) may be seen by others");
+}
+
+}  // namespace
 
 void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o) {
   const bool uri_given = cmd.count("--uri") > 0;
@@ -292,6 +337,7 @@ void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o) {
     throw Fatal(ExitCode::usage, "--cert and --key go together");
   if (o.tls.enabled && !o.socket.empty())
     throw Fatal(ExitCode::usage, "--tls is for TCP connections, not a Unix socket (-s)");
+  resolve_sentinel_options(cmd, o);
 }
 
 core::net::Server server_of(const ConnectionOptions& o) {
@@ -308,25 +354,43 @@ core::net::Server server_of(const ConnectionOptions& o) {
 
 core::net::Endpoint endpoint_of(const std::string& flag, const std::string& s,
                                 const core::net::Endpoint& like) {
-  const std::size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    throw Fatal(ExitCode::usage, flag + " wants HOST:PORT, not '" + s + "'");
-  std::string host = s.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  unsigned port = 0;
-  if (!core::parse_decimal(std::string_view(s).substr(colon + 1), port) || port == 0 ||
-      port > 65535)
-    throw Fatal(ExitCode::usage, flag + ": bad port in '" + s + "', wants a port from 1 to 65535");
+  const std::optional<core::HostPort> hp = core::parse_host_port(s);
+  if (!hp)
+    throw Fatal(ExitCode::usage,
+                flag + " wants HOST:PORT with a port from 1 to 65535, not '" + s + "'");
   core::net::Endpoint e = like;
   e.unix_path.clear();
-  e.host = host;
-  e.port = static_cast<std::uint16_t>(port);
+  e.host = hp->host;
+  e.port = hp->port;
   return e;
 }
 
 void set_group(CLI::App& cmd, const std::string& group, std::initializer_list<const char*> names) {
   for (const char* name : names) cmd.get_option(name)->group(group);
+}
+
+std::optional<core::net::SentinelConfig> sentinel_config_of(const ConnectionOptions& o) {
+  if (o.sentinels.empty()) return std::nullopt;
+  core::net::SentinelConfig c;
+  for (const std::string& s : o.sentinels) {
+    const std::optional<core::HostPort> hp = core::parse_host_port(s);
+    // The same sentinel twice would only be asked twice.
+    if (hp && std::find(c.sentinels.begin(), c.sentinels.end(), *hp) == c.sentinels.end())
+      c.sentinels.push_back(*hp);
+  }
+  c.master_name = o.master_name;
+  c.user = o.sentinel_user;
+  c.password = o.sentinel_password;
+  return c;
+}
+
+core::net::Server find_server(const ConnectionOptions& o) {
+  const std::optional<core::net::SentinelConfig> sentinels = sentinel_config_of(o);
+  if (!sentinels) return server_of(o);
+  core::net::MasterFinder finder(*sentinels, server_of(o));
+  const core::net::Discovery d = finder.find();
+  if (!d.found) throw Fatal(exit_code_for(d.failure.failure), d.failure.message);
+  return d.master;
 }
 
 ExitCode exit_code_for(core::Failure failure) {

@@ -4,10 +4,12 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "core/link_policy.hpp"
 #include "core/net/endpoint.hpp"
+#include "core/net/sentinel.hpp"
 
 namespace CLI {
 class App;
@@ -28,18 +30,30 @@ struct ConnectionOptions {
   std::optional<std::uint64_t> db;  // -n, or the URI's /db
   core::net::TlsOptions tls;
   double timeout_s = 60;  // connect, handshake, transfer and silent-link timeout
+  // --sentinel HOST:PORT (repeatable) and --master-name: ask Sentinel where the master is.
+  std::vector<std::string> sentinels;
+  std::string master_name;
+  std::string sentinel_user;  // the sentinels' own credentials
+  std::string sentinel_password;
 };
 
 // -h/--host, -p/--port, -s/--socket, -a/--pass, --user, --askpass, --no-auth-warning, -u/--uri,
 // --timeout, and the TLS flags (--tls, --cacert, --cacertdir, --cert, --key, --sni, --insecure,
-// --tls-ciphers, --tls-ciphersuites, --tls-no-verify-name), in the help's "Connection" group.
+// --tls-ciphers, --tls-ciphersuites, --tls-no-verify-name), in the help's "Connection" group;
+// --sentinel, --master-name, --sentinel-user and --sentinel-pass in the "Sentinel" group.
 // with_db adds -n/--dbnum too (a default for the --db filter).
 void add_connection_options(CLI::App& cmd, ConnectionOptions& o, bool with_db = false);
 // After parsing: applies -u, REDISCLI_AUTH and --askpass, checks the TLS flags go together;
 // throws Fatal(usage) on a bad URI or combination.
 void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o);
-// The server the options name, with the timeout (for every connection and link).
+// The server the options name, with the timeout (for every connection and link). With
+// --sentinel, its host and port are unset: see find_server().
 core::net::Server server_of(const ConnectionOptions& o);
+// With --sentinel: how to ask the sentinels (nullopt without).
+std::optional<core::net::SentinelConfig> sentinel_config_of(const ConnectionOptions& o);
+// The server to connect to now: the one the flags name, or the master the sentinels name (a
+// Fatal with the failure's exit code and one line naming every sentinel when none does).
+core::net::Server find_server(const ConnectionOptions& o);
 
 // Checks for numeric flags, run on the text before CLI11 converts it: the whole of it must be a
 // finite number (an integer) from min to max; else "--flag: wants WHAT from MIN to MAX, not 'X'",

@@ -37,7 +37,8 @@ _redis_repl() {
     # The connection options every subcommand takes.
     local connection='-h --host -p --port -s --socket -a --pass --user --askpass
         --no-auth-warning -u --uri --timeout --tls --cacert --cacertdir --cert --key --sni
-        --insecure --tls-no-verify-name --tls-ciphers --tls-ciphersuites'
+        --insecure --tls-no-verify-name --tls-ciphers --tls-ciphersuites --sentinel
+        --master-name --sentinel-user --sentinel-pass'
 
     if [[ -n $subcommand ]]; then
         # Values of the connection options.
@@ -60,7 +61,8 @@ _redis_repl() {
                 return 0
                 ;;
             -p | --port | -a | --pass | --user | --timeout | -n | --dbnum | --sni | \
-                --tls-ciphers | --tls-ciphersuites)
+                --tls-ciphers | --tls-ciphersuites | --sentinel | --master-name | \
+                --sentinel-user | --sentinel-pass)
                 return 0 # a number or a secret: nothing to offer
                 ;;
         esac

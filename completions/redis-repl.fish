@@ -47,6 +47,11 @@ complete -c redis-repl -n $any -l tls-no-verify-name \
     -d 'Verify the certificate chain but not the name (weaker)'
 complete -c redis-repl -n $any -l tls-ciphers -x -d 'Ciphers for TLS 1.2 and below'
 complete -c redis-repl -n $any -l tls-ciphersuites -x -d 'Cipher suites for TLS 1.3'
+complete -c redis-repl -n $any -l sentinel -x \
+    -d 'A sentinel to ask where the master is (HOST:PORT, repeatable)'
+complete -c redis-repl -n $any -l master-name -x -d "The master's name in Sentinel's configuration"
+complete -c redis-repl -n $any -l sentinel-user -x -d 'ACL user to AUTH to the sentinels as'
+complete -c redis-repl -n $any -l sentinel-pass -x -d 'Password to AUTH to the sentinels with'
 complete -c redis-repl -n '__fish_seen_subcommand_from tail dump-rdb' -s n -l dbnum -x \
     -d 'Database number: the default for --db'
 

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/replica.hpp"
+
 namespace redis_repl::core {
 
 // "key:value" lines of an INFO reply (sections and comments skipped).
@@ -30,11 +32,13 @@ struct ListedReplica {
 std::vector<ListedReplica> listed_replicas(
     const std::map<std::string, std::string, std::less<>>& info);
 
-// A replication client that announces no port (listed with port 0: `redis-repl tail`,
-// `redis-cli --replica`) is an inspector, not a server: INFO gives only its ip, port and offset, so
-// two of them cannot be told apart. Inspectors are counted, never measured, judged or counted as
-// replicas.
-inline bool is_inspector(const ListedReplica& r) noexcept { return r.port == 0; }
+// A replication client that announces no port (listed with port 0: `redis-cli --replica`), or
+// that is one of ours (listed under inspector_host, even with --announce-port), is an inspector,
+// not a server: INFO gives only its ip, port and offset, so two of them cannot be told apart.
+// Inspectors are counted, never measured, judged or counted as replicas.
+inline bool is_inspector(const ListedReplica& r) noexcept {
+  return r.port == 0 || r.ip == inspector_host;
+}
 
 enum class Status : std::uint8_t { ok = 0, warning = 1, critical = 2, unknown = 3 };
 std::string_view status_name(Status s) noexcept;  // "OK", "WARNING", "CRITICAL", "UNKNOWN"

@@ -263,6 +263,10 @@ Event Replica::handshake_reply(std::string_view line) {
       send({"REPLCONF", "listening-port", std::to_string(config_.listening_port)});
       steps_.push_back({"REPLCONF listening-port", true});
     }
+    if (!config_.announce_ip.empty()) {
+      send({"REPLCONF", "ip-address", config_.announce_ip});  // Redis 4.0+; tolerated
+      steps_.push_back({"REPLCONF ip-address", true});
+    }
     send({"REPLCONF", "capa", "eof", "capa", "psync2"});
     steps_.push_back({"REPLCONF capa", true});
     if (config_.snapshot == ReplicaConfig::Snapshot::only) {

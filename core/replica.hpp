@@ -34,10 +34,18 @@ using Clock = std::chrono::steady_clock;
 // stream says it (a SELECT, or ReplicaConfig::pin_channel), the db of a command is unknown.
 inline constexpr std::uint64_t unknown_db = ~std::uint64_t{0};
 
+// The address our links announce with REPLCONF ip-address, so that the master lists us under it
+// (INFO, ROLE). A name that never resolves (RFC 6761's .invalid): Redis Sentinel, which adds
+// every replica the master lists to its own table, fails to resolve it and leaves us out (no
+// "+slave", no "+sdown" once we are gone, no known-replica line in its configuration); it only
+// logs "Failed to resolve hostname" at each INFO it reads from the master while we are linked.
+inline constexpr std::string_view inspector_host = "redis-repl.invalid";
+
 struct ReplicaConfig {
   std::string user;                  // ACL user; empty: AUTH <password> alone
   std::string password;              // empty: no AUTH
   std::uint16_t listening_port = 0;  // announced port; 0: REPLCONF listening-port is not sent
+  std::string announce_ip;           // REPLCONF ip-address; empty: not sent
   // Where to resume: the master's replid and the offset of the last byte already had (a command
   // boundary), and the db selected there. "?" and -1 ask for a full sync.
   std::string replid = "?";

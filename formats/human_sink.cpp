@@ -268,6 +268,17 @@ class HumanSink final : public Sink {
     summary_.write_human(b_);
     return line_done();
   }
+  Flow on_failover(const Failover& f) override {
+    b_.append("# ");
+    append_time_ms(b_, f.ts_ms);
+    b_.append(" failover: master ");
+    append_repr(b_, f.master_name);
+    b_.append(" moved from ");
+    append_repr_body(b_, f.from);
+    b_.append(" to ");
+    append_repr_body(b_, f.to);
+    return nl();
+  }
   Flow on_replication(const core::Event& e) override {
     switch (e.kind) {
       case core::Event::Kind::full_resync:

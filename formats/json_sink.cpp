@@ -367,6 +367,18 @@ class JsonSink final : public Sink {
     return end_line();
   }
 
+  Flow on_failover(const Failover& f) override {
+    begin_line("failover");
+    w_.key("master_name");
+    w_.bytes(f.master_name);
+    w_.key("from");
+    w_.bytes(f.from);
+    w_.key("to");
+    w_.bytes(f.to);
+    w_.key("ts");
+    w_.number(f.ts_ms);
+    return end_line();
+  }
   Flow on_replication(const core::Event& e) override {
     switch (e.kind) {
       case core::Event::Kind::full_resync:

@@ -21,6 +21,14 @@ namespace redis_repl::formats {
 enum class Format : std::uint8_t { json, human, resp, keys, memory, report };
 bool parse_format(std::string_view name, Format& out) noexcept;
 
+// tail followed its master to another address (--sentinel): a failover, as the sentinels named
+// it after the link to the old one ended.
+struct Failover {
+  std::string_view master_name;  // as Sentinel monitors it
+  std::string_view from, to;     // host:port
+  std::int64_t ts_ms = 0;        // when tail learnt of it, Unix milliseconds
+};
+
 class Sink : public core::RdbVisitor {
  public:
   explicit Sink(OutBuffer& out) : out_(out) {}
@@ -29,6 +37,9 @@ class Sink : public core::RdbVisitor {
   // What tail prints besides the snapshot: full_resync, partial_resync, transfer_end (the
   // boundary between snapshot and stream) and command events.
   virtual core::Flow on_replication(const core::Event&) { return core::Flow::next; }
+  // A line of its own where the format has comments or records (json, human); resp prints
+  // nothing, so that its output stays commands only.
+  virtual core::Flow on_failover(const Failover&) { return core::Flow::next; }
   virtual const Summary& summary() const noexcept { return summary_; }
   // Keys the format could not represent (resp: empty collections, which Redis cannot hold).
   virtual std::uint64_t not_represented() const noexcept { return not_represented_; }

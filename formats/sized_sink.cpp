@@ -14,6 +14,7 @@ class SizedSink final : public Sink {
   std::uint64_t not_represented() const noexcept override { return inner_->not_represented(); }
   void abort() override { inner_->abort(); }
   Flow on_replication(const core::Event& e) override { return inner_->on_replication(e); }
+  Flow on_failover(const Failover& f) override { return inner_->on_failover(f); }
 
   Flow on_header(const core::Header& h) override { return inner_->on_header(h); }
   Flow on_aux(std::string_view f, std::string_view v) override {

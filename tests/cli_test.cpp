@@ -434,7 +434,7 @@ TEST_CASE("cli: bad numbers, ports and URIs are usage errors, found before conne
            {{"--crit-seconds", "nan"}, "--crit-seconds: wants seconds from 0 to 86400, not 'nan'"},
            {{"--min-replicas", "-1"}, "--min-replicas: wants a count from 0 to 1000000, not '-1'"},
            {{"--replica", "127.0.0.1:12x"},
-            "--replica: bad port in '127.0.0.1:12x', wants a port from 1 to 65535"},
+            "--replica wants HOST:PORT with a port from 1 to 65535, not '127.0.0.1:12x'"},
            {{"-u", "rediss://" + at, "--tls-ciphers", "x", "--key", REDIS_REPL_BINARY},
             "--cert and --key go together"},
        }},

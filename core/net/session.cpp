@@ -13,6 +13,7 @@ ReplicaConfig replica_config(const Server& server, ReplicaConfig::Snapshot snaps
   config.password = server.password;
   config.timeout = server.timeout;
   config.snapshot = snapshot;
+  config.announce_ip = std::string(inspector_host);
   return config;
 }
 

@@ -42,8 +42,9 @@ struct SessionResult {
   std::string error;  // connect_failed, tls_failed: one line naming the endpoint
 };
 
-// The ReplicaConfig every link starts from: the server's credentials and timeout, and what to
-// ask of the snapshot. The rest (resume point, announced port, ...) is the caller's.
+// The ReplicaConfig every link starts from: the server's credentials and timeout, what to ask of
+// the snapshot, and the address announced (core::inspector_host, so that Sentinel leaves the link
+// alone). The rest (resume point, announced port, ...) is the caller's.
 ReplicaConfig replica_config(const Server& server, ReplicaConfig::Snapshot snapshot);
 
 // One replica link on an io_context the caller runs.
