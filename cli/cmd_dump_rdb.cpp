@@ -144,6 +144,10 @@ struct Output {
     if (sink->not_represented())
       print_warning(std::to_string(sink->not_represented()) +
                     " empty keys have no command form (Redis itself drops them on load)");
+    if (sink->metadata_dropped())
+      print_warning(std::to_string(sink->metadata_dropped()) +
+                    " keys carry module metadata (RDB_OPCODE_KEY_META) that no command can "
+                    "rebuild; their values are written without it");
     out.flush();
     if (out.closed()) return static_cast<int>(ExitCode::ok);
     check_written();
