@@ -17,6 +17,7 @@
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
 #include "cli/report_options.hpp"
+#include "core/codec/vkcs.hpp"
 #include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
 #include "core/rdb_parser.hpp"
@@ -162,6 +163,7 @@ int run_from_file(const DumpRdbOptions& o) {
   core::RdbLimits limits;
   limits.input_size = in.size();
   core::RdbParser parser(output.visitor(), limits);
+  core::VkcsInput input(parser);  // Valkey's compressed envelope, when the file has one
   Progress progress(!o.quiet, in.size());
 
   constexpr std::size_t chunk = 1 << 20;
@@ -172,12 +174,12 @@ int run_from_file(const DumpRdbOptions& o) {
     const long n = in.read(buf.get(), chunk);
     if (n < 0) break;  // interrupted
     if (n == 0) {
-      step = parser.finish();
+      step = input.finish();
       break;
     }
     total += static_cast<std::uint64_t>(n);
-    step = parser.feed({buf.get(), static_cast<std::size_t>(n)});
-    while (step == core::Step::stopped && out.ok() && !caught_signal()) step = parser.feed({});
+    step = input.feed({buf.get(), static_cast<std::size_t>(n)});
+    while (step == core::Step::stopped && out.ok() && !caught_signal()) step = input.feed({});
     if (step == core::Step::failed || step == core::Step::done || !out.ok() || caught_signal())
       break;
     progress.update(total);
@@ -192,12 +194,15 @@ int run_from_file(const DumpRdbOptions& o) {
   }
   if (step == core::Step::failed) {
     output.sink->abort();
-    const Error& e = parser.error();
+    const Error& e = input.error();
+    const bool inside = input.compressed() && &e == &parser.error();
     throw Fatal(exit_code_for(e.code), in.name() + ": " + std::string(describe(e.code)) +
-                                           " at byte " + std::to_string(e.offset) + ": " +
+                                           " at byte " + std::to_string(e.offset) +
+                                           (inside ? " of the decompressed RDB" : "") + ": " +
                                            e.message);
   }
-  if (!parser.trailing().empty() || (step == core::Step::done && in.read(buf.get(), 1) > 0))
+  if (!parser.trailing().empty() || !input.trailing().empty() ||
+      (step == core::Step::done && in.read(buf.get(), 1) > 0))
     print_warning(in.name() + ": bytes after the end of the RDB at byte " +
                   std::to_string(parser.offset()) + " were ignored");
   return output.finish(o);

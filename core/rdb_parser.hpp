@@ -46,6 +46,9 @@ class RdbParser {
   Step finish();
 
   const Error& error() const noexcept { return error_; }
+  // The input is not the file as given (a decompressed envelope): RdbLimits::input_size no
+  // longer bounds the lengths inside.
+  void forget_input_size() noexcept { limits_.input_size = 0; }
   std::uint64_t offset() const noexcept { return offset_; }  // bytes consumed so far
   int version() const noexcept { return version_; }
   // Bytes held back because the item they start is not complete yet.
