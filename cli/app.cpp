@@ -17,7 +17,9 @@ void register_all(CLI::App& app, Runner& runner) {
   app.set_version_flag("--version",
                        std::string("redis-repl ") + REDIS_REPL_VERSION + " (reads RDB versions " +
                            std::to_string(core::rdb_version_min) + " to " +
-                           std::to_string(core::rdb_version_max) + ")",
+                           std::to_string(core::rdb_version_max) + " and VALKEY " +
+                           std::to_string(core::valkey_version_min) + " to " +
+                           std::to_string(core::valkey_version_max) + ")",
                        "Print the version and the RDB versions it reads, and exit");
   app.require_subcommand(1);
   register_tail(app, runner);

@@ -15,6 +15,7 @@
 #include "cli/output_file.hpp"
 #include "cli/report_options.hpp"
 #include "core/link_policy.hpp"
+#include "core/codec/vkcs.hpp"
 #include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
 #include "core/rdb_parser.hpp"
@@ -96,6 +97,10 @@ struct Output {
     if (sink->not_represented())
       print_warning(std::to_string(sink->not_represented()) +
                     " empty keys have no command form (Redis itself drops them on load)");
+    if (sink->metadata_dropped())
+      print_warning(std::to_string(sink->metadata_dropped()) +
+                    " keys carry module metadata (RDB_OPCODE_KEY_META) that no command can "
+                    "rebuild; their values are written without it");
     out.flush();
     if (out.closed()) return static_cast<int>(ExitCode::ok);
     check_written();
@@ -110,6 +115,7 @@ int run_from_file(const DumpRdbOptions& o) {
   core::RdbLimits limits;
   limits.input_size = in.size();
   core::RdbParser parser(output.visitor(), limits);
+  core::VkcsInput input(parser);  // Valkey's compressed envelope, when the file has one
   Progress progress(!o.quiet, in.size());
 
   constexpr std::size_t chunk = 1 << 20;
@@ -120,12 +126,12 @@ int run_from_file(const DumpRdbOptions& o) {
     const long n = in.read(buf.get(), chunk);
     if (n < 0) break;  // interrupted
     if (n == 0) {
-      step = parser.finish();
+      step = input.finish();
       break;
     }
     total += static_cast<std::uint64_t>(n);
-    step = parser.feed({buf.get(), static_cast<std::size_t>(n)});
-    while (step == core::Step::stopped && out.ok() && !caught_signal()) step = parser.feed({});
+    step = input.feed({buf.get(), static_cast<std::size_t>(n)});
+    while (step == core::Step::stopped && out.ok() && !caught_signal()) step = input.feed({});
     if (step == core::Step::failed || step == core::Step::done || !out.ok() || caught_signal())
       break;
     progress.update(total);
@@ -140,12 +146,15 @@ int run_from_file(const DumpRdbOptions& o) {
   }
   if (step == core::Step::failed) {
     output.sink->abort();
-    const Error& e = parser.error();
-    throw Fatal(exit_code_for(core::failure_of(e.code)),
-                in.name() + ": " + std::string(describe(e.code)) + " at byte " +
-                    std::to_string(e.offset) + ": " + e.message);
+    const Error& e = input.error();
+    const bool inside = input.compressed() && &e == &parser.error();
+    throw Fatal(exit_code_for(core::failure_of(e.code)), in.name() + ": " + std::string(describe(e.code)) +
+                                           " at byte " + std::to_string(e.offset) +
+                                           (inside ? " of the decompressed RDB" : "") + ": " +
+                                           e.message);
   }
-  if (!parser.trailing().empty() || (step == core::Step::done && in.read(buf.get(), 1) > 0))
+  if (!parser.trailing().empty() || !input.trailing().empty() ||
+      (step == core::Step::done && in.read(buf.get(), 1) > 0))
     print_warning(in.name() + ": bytes after the end of the RDB at byte " +
                   std::to_string(parser.offset()) + " were ignored");
   return output.finish(o);

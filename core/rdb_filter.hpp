@@ -39,6 +39,22 @@ class FilterVisitor : public RdbVisitor {
     return inner_.on_module_aux_begin(m, when);
   }
   Flow on_module_aux_end() override { return inner_.on_module_aux_end(); }
+  Flow on_slot_import(std::string_view job, std::span<const SlotRange> r) override {
+    return inner_.on_slot_import(job, r);
+  }
+  // An inline command belongs to its db: kept when that db is.
+  Flow on_rdb_command(std::uint64_t db, std::span<const std::string_view> args) override {
+    return db_wanted_ ? inner_.on_rdb_command(db, args) : Flow::next;
+  }
+  Flow on_stream_idmp_config(std::uint64_t duration, std::uint64_t max_entries) override {
+    return inner_.on_stream_idmp_config(duration, max_entries);
+  }
+  Flow on_stream_idmp_entry(std::string_view pid, std::string_view iid, StreamId id) override {
+    return inner_.on_stream_idmp_entry(pid, iid, id);
+  }
+  Flow on_stream_idmp_end(std::uint64_t added, std::uint64_t duplicates) override {
+    return inner_.on_stream_idmp_end(added, duplicates);
+  }
   Flow on_key_begin(const KeyInfo& k) override;
   Flow on_string(std::string_view v) override { return inner_.on_string(v); }
   Flow on_string_begin(std::uint64_t n) override { return inner_.on_string_begin(n); }

@@ -46,6 +46,9 @@ class RdbParser {
   Step finish();
 
   const Error& error() const noexcept { return error_; }
+  // The input is not the file as given (a decompressed envelope): RdbLimits::input_size no
+  // longer bounds the lengths inside.
+  void forget_input_size() noexcept { limits_.input_size = 0; }
   std::uint64_t offset() const noexcept { return offset_; }  // bytes consumed so far
   int version() const noexcept { return version_; }
   // Bytes held back because the item they start is not complete yet.
@@ -67,6 +70,8 @@ class RdbParser {
     zset2_items,
     hash_items,
     hash_meta_items,
+    hash2_items,  // VALKEY HASH_2
+    key_meta_class,
     blob_value,
     quicklist_nodes,
     quicklist2_nodes,
@@ -78,6 +83,10 @@ class RdbParser {
     stream_consumer_count,
     stream_consumer,
     stream_consumer_pel,
+    stream_idmp_config,
+    stream_idmp_producer,
+    stream_idmp_entry,
+    stream_idmp_tail,
     eof_crc,
     done,
     failed,
@@ -94,6 +103,12 @@ class RdbParser {
   Status begin_string_stream(Cursor& c, bool& streamed);
   Status step_string_stream(Cursor& c);
   Status step_module_op(Cursor& c);
+  Status step_key_meta(Cursor& c);
+  Status step_slot_import(Cursor& c);
+  Status step_update(Cursor& c);
+  Status read_resp_number(Cursor& c, char prefix, std::uint64_t& out);
+  Status unsupported_type(const Cursor& c, std::uint8_t op);
+  void stream_groups_done();
   Status step_stream(Cursor& c);
   Status decode_blob(std::string_view blob, std::uint64_t at);
   Status decode_stream_node(std::string_view node_key, std::string_view lp, std::uint64_t at);
@@ -122,6 +137,7 @@ class RdbParser {
   RdbLimits limits_;
   State state_ = State::header;
   int version_ = 0;
+  bool valkey_ = false;  // "VALKEY" magic: bytes 22, 23, 0xf2 and 0xf3 mean Valkey's types
 
   std::string buf_;           // received, not yet consumed
   std::size_t head_ = 0;      // first unconsumed byte of buf_
@@ -149,6 +165,23 @@ class RdbParser {
   char module_name_[10] = {};
   bool module_in_aux_ = false;
 
+  // Key metadata (RDB_OPCODE_KEY_META) read ahead of the key's type byte.
+  bool module_in_meta_ = false;
+  bool meta_pending_ = false;    // metadata read, the type byte must come next
+  std::uint64_t meta_left_ = 0;  // classes still to come
+  std::string meta_ops_;         // every class's ops, back to back
+  struct MetaSpan {
+    std::uint32_t spec;
+    std::size_t at, size;
+    char name[5];
+  };
+  std::vector<MetaSpan> meta_spans_;
+  std::vector<KeyMetaClass> meta_classes_;
+
+  // VALKEY: slot-import ranges and inline commands.
+  std::vector<SlotRange> slot_ranges_;
+  std::vector<std::string_view> command_args_;
+
   // Streams.
   StreamMeta stream_meta_;
   std::uint64_t groups_left_ = 0;
@@ -160,6 +193,9 @@ class RdbParser {
   std::vector<std::string_view> entry_views_;
   std::string entry_text_;
   std::string function_code_;
+  std::uint64_t idmp_producers_left_ = 0;
+  std::uint64_t idmp_entries_left_ = 0;
+  std::string idmp_pid_;
 
   // Scratch: LZF output and integer text, one per string an item may hold at once.
   static constexpr int slots = 4;

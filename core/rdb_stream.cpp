@@ -19,7 +19,8 @@ RdbParser::Status RdbParser::step_stream(Cursor& c) {
   Status s;
   const char* p;
   const bool v2 = info_.rdb_type != RdbType::stream_listpacks;
-  const bool v3 = info_.rdb_type == RdbType::stream_listpacks_3;
+  const bool v3 = info_.rdb_type == RdbType::stream_listpacks_3 ||
+                  info_.rdb_type == RdbType::stream_listpacks_4;
   auto consumer_end = [&] {
     if (!skip_) flow(visitor_.on_stream_consumer_end());
     if (--consumers_left_ > 0) {
@@ -30,7 +31,7 @@ RdbParser::Status RdbParser::step_stream(Cursor& c) {
     if (--groups_left_ > 0) {
       state_ = State::stream_group;
     } else {
-      end_key();
+      stream_groups_done();
     }
   };
   switch (state_) {
@@ -60,7 +61,7 @@ RdbParser::Status RdbParser::step_stream(Cursor& c) {
       if (!skip_) flow(visitor_.on_stream_meta(m));
       groups_left_ = m.groups;
       if (groups_left_ == 0) {
-        end_key();
+        stream_groups_done();
       } else {
         state_ = State::stream_group;
       }
@@ -98,7 +99,7 @@ RdbParser::Status RdbParser::step_stream(Cursor& c) {
         if (--groups_left_ > 0) {
           state_ = State::stream_group;
         } else {
-          end_key();
+          stream_groups_done();
         }
         return Status::ok;
       }
@@ -128,8 +129,59 @@ RdbParser::Status RdbParser::step_stream(Cursor& c) {
       if (!skip_) flow(visitor_.on_stream_consumer_pending(raw_id(p)));
       if (--consumer_pel_left_ == 0) consumer_end();
       return Status::ok;
+    // Type 26 (REDIS 13) only, after the groups: the IDMP state. redis/redis src/rdb.c at
+    // 39518acb, rdbLoadObject and rdbLoadStreamIdmpEntries: duration, max entries, the
+    // producers (each: pid string, entry count, entries of iid string, id ms, id seq), then
+    // the all-time counts of iids added and of duplicates.
+    case State::stream_idmp_config: {
+      std::uint64_t duration, max_entries;
+      if ((s = read_len(c, duration)) != Status::ok) return s;
+      if ((s = read_len(c, max_entries)) != Status::ok) return s;
+      if ((s = read_count(c, idmp_producers_left_, 2)) != Status::ok) return s;
+      if (!skip_) flow(visitor_.on_stream_idmp_config(duration, max_entries));
+      state_ = idmp_producers_left_ ? State::stream_idmp_producer : State::stream_idmp_tail;
+      return Status::ok;
+    }
+    case State::stream_idmp_producer: {
+      std::string_view pid;
+      if ((s = read_string(c, pid, 0)) != Status::ok) return s;
+      if ((s = read_count(c, idmp_entries_left_, 3)) != Status::ok) return s;
+      idmp_pid_.assign(pid);
+      if (idmp_entries_left_ > 0) {
+        state_ = State::stream_idmp_entry;
+      } else if (--idmp_producers_left_ == 0) {
+        state_ = State::stream_idmp_tail;
+      }
+      return Status::ok;
+    }
+    case State::stream_idmp_entry: {
+      std::string_view iid;
+      StreamId id;
+      if ((s = read_string(c, iid, 0)) != Status::ok) return s;
+      if ((s = read_stream_id(c, id)) != Status::ok) return s;
+      if (!skip_) flow(visitor_.on_stream_idmp_entry(idmp_pid_, iid, id));
+      if (--idmp_entries_left_ == 0)
+        state_ = --idmp_producers_left_ ? State::stream_idmp_producer : State::stream_idmp_tail;
+      return Status::ok;
+    }
+    case State::stream_idmp_tail: {
+      std::uint64_t added, duplicates;
+      if ((s = read_len(c, added)) != Status::ok) return s;
+      if ((s = read_len(c, duplicates)) != Status::ok) return s;
+      if (!skip_) flow(visitor_.on_stream_idmp_end(added, duplicates));
+      end_key();
+      return Status::ok;
+    }
     default:
       return fail_corrupt(c, "internal: not a stream state");
+  }
+}
+
+void RdbParser::stream_groups_done() {
+  if (info_.rdb_type == RdbType::stream_listpacks_4) {
+    state_ = State::stream_idmp_config;
+  } else {
+    end_key();
   }
 }
 

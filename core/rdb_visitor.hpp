@@ -27,8 +27,27 @@ struct StreamId {
 };
 
 struct Header {
-  bool valkey = false;  // "VALKEY" magic (never accepted today; reported in errors)
+  bool valkey = false;  // "VALKEY" magic (versions 80 and 81), else "REDIS"
   int version = 0;
+};
+
+// A hash field's expiry when it has none.
+inline constexpr std::int64_t no_field_expire = -1;
+
+// One module-style metadata class of a key (RDB_OPCODE_KEY_META, RDB 13), walked like a module
+// value: its 4-character class name, version and flags from the 32-bit class spec, and its ops
+// exactly as stored (module opcodes, the closing EOF op excluded).
+struct KeyMetaClass {
+  std::uint32_t spec = 0;
+  std::string_view name;
+  std::uint8_t version = 0;
+  std::uint8_t flags = 0;
+  std::string_view ops;
+};
+
+struct SlotRange {
+  std::uint64_t start = 0;
+  std::uint64_t end = 0;
 };
 
 struct ModuleInfo {
@@ -46,6 +65,7 @@ struct KeyInfo {
   std::optional<std::uint64_t> idle_s;    // LRU idle seconds (RDB_OPCODE_IDLE)
   std::optional<std::uint8_t> freq;       // LFU counter (RDB_OPCODE_FREQ)
   ModuleInfo module;                      // module keys only
+  std::span<const KeyMetaClass> meta;     // RDB_OPCODE_KEY_META classes (REDIS 13+), if any
   std::uint64_t offset = 0;               // where the record starts (its first modifier)
   std::uint64_t end_offset = 0;           // at on_key_end: where the record ends
 };
@@ -129,6 +149,26 @@ class RdbVisitor {
     return Flow::next;
   }
   virtual Flow on_module_aux_begin(const ModuleInfo&, std::uint64_t /*when*/) { return Flow::next; }
+  // VALKEY RDB_OPCODE_SLOT_IMPORT: an atomic slot migration importing these slot ranges.
+  virtual Flow on_slot_import(std::string_view /*job*/, std::span<const SlotRange> /*ranges*/) {
+    return Flow::next;
+  }
+  // VALKEY RDB_OPCODE_UPDATE: a command written inline by a forkless save, to apply in order
+  // (in the db of the last SELECTDB).
+  virtual Flow on_rdb_command(std::uint64_t /*db*/, std::span<const std::string_view> /*args*/) {
+    return Flow::next;
+  }
+  // Stream IDMP state (type 26, REDIS 13), after the groups: the configuration, then one call
+  // per producer entry (producer id, idempotency id, the entry's stream id), then the counters.
+  virtual Flow on_stream_idmp_config(std::uint64_t /*duration_s*/, std::uint64_t /*max_entries*/) {
+    return Flow::next;
+  }
+  virtual Flow on_stream_idmp_entry(std::string_view /*pid*/, std::string_view /*iid*/, StreamId) {
+    return Flow::next;
+  }
+  virtual Flow on_stream_idmp_end(std::uint64_t /*iids_added*/, std::uint64_t /*duplicates*/) {
+    return Flow::next;
+  }
   virtual Flow on_module_aux_end() { return Flow::next; }
 
   virtual Flow on_key_begin(const KeyInfo&) { return Flow::next; }
@@ -143,7 +183,8 @@ class RdbVisitor {
   virtual Flow on_list_item(std::string_view /*item*/) { return Flow::next; }
   virtual Flow on_set_member(std::string_view /*member*/) { return Flow::next; }
   virtual Flow on_zset_member(std::string_view /*member*/, double /*score*/) { return Flow::next; }
-  // expire_ms is the field's absolute expiry, 0 when it has none.
+  // expire_ms is the field's absolute expiry (Unix ms), no_field_expire (-1) when it has none.
+  // A Valkey HASH_2 field may carry 0 or another past time: it is reported as stored.
   virtual Flow on_hash_field(std::string_view /*field*/, std::string_view /*value*/,
                              std::int64_t /*expire_ms*/) {
     return Flow::next;

@@ -22,8 +22,48 @@ class HumanSink final : public Sink {
 
   Flow on_header(const core::Header& h) override {
     summary_.header(h);
-    b_.append("RDB version ");
+    b_.append(h.valkey ? "VALKEY RDB version " : "RDB version ");
     append_int(b_, h.version);
+    return nl();
+  }
+  Flow on_slot_import(std::string_view job, std::span<const core::SlotRange> ranges) override {
+    b_.append("slot import ");
+    append_repr(b_, job);
+    for (const core::SlotRange& r : ranges) {
+      b_.append(" ");
+      append_uint(b_, r.start);
+      b_.append("-");
+      append_uint(b_, r.end);
+    }
+    return nl();
+  }
+  Flow on_rdb_command(std::uint64_t db, std::span<const std::string_view> args) override {
+    b_.append("command (inline, db ");
+    append_uint(b_, db);
+    b_.append(")");
+    for (std::string_view a : args) {
+      b_.append(" ");
+      append_repr(b_, a);
+    }
+    return nl();
+  }
+  Flow on_stream_idmp_config(std::uint64_t duration, std::uint64_t max_entries) override {
+    b_.append("  idmp duration ");
+    append_uint(b_, duration);
+    b_.append("s, max entries ");
+    append_uint(b_, max_entries);
+    return nl();
+  }
+  Flow on_stream_idmp_entry(std::string_view pid, std::string_view iid,
+                            core::StreamId id) override {
+    b_.append("    idmp ");
+    append_repr(b_, pid);
+    b_.append(" ");
+    append_repr(b_, iid);
+    b_.append(" => ");
+    append_uint(b_, id.ms);
+    b_.append("-");
+    append_uint(b_, id.seq);
     return nl();
   }
   Flow on_aux(std::string_view field, std::string_view value) override {
@@ -127,6 +167,15 @@ class HumanSink final : public Sink {
       b_.append(" freq ");
       append_uint(b_, *k.freq);
     }
+    for (const core::KeyMetaClass& m : k.meta) {
+      b_.append(" meta ");
+      append_repr(b_, m.name);
+      b_.append(" v");
+      append_uint(b_, m.version);
+      b_.append(" (");
+      append_uint(b_, m.ops.size());
+      b_.append(" bytes)");
+    }
     if (k.type == core::ValueType::string) {
       b_.append(" = ");
       return Flow::next;
@@ -173,7 +222,7 @@ class HumanSink final : public Sink {
     append_repr(b_, f);
     b_.append(" => ");
     append_repr(b_, v);
-    if (expire_ms) {
+    if (expire_ms != core::no_field_expire) {
       b_.append(" expires ");
       append_time_ms(b_, expire_ms);
     }

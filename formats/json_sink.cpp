@@ -172,6 +172,23 @@ class JsonSink final : public Sink {
       w_.key("freq");
       w_.unsigned_number(*k.freq);
     }
+    if (!k.meta.empty()) {  // RDB_OPCODE_KEY_META: module metadata classes, ops as stored
+      w_.key("meta");
+      w_.begin_array();
+      for (const core::KeyMetaClass& m : k.meta) {
+        w_.begin_object();
+        w_.key("class");
+        w_.bytes(m.name);
+        w_.key("version");
+        w_.unsigned_number(m.version);
+        w_.key("flags");
+        w_.unsigned_number(m.flags);
+        w_.key("ops");
+        w_.bytes(m.ops);
+        w_.end();
+      }
+      w_.end();
+    }
     w_.key("value");
     switch (k.type) {
       case core::ValueType::string:
@@ -249,7 +266,7 @@ class JsonSink final : public Sink {
     w_.begin_array();
     w_.bytes(f);
     w_.bytes(v);
-    if (expire_ms) w_.number(expire_ms);
+    if (expire_ms != core::no_field_expire) w_.number(expire_ms);
     w_.end();
     return spill();
   }
@@ -332,6 +349,71 @@ class JsonSink final : public Sink {
   Flow on_stream_consumer_pending(core::StreamId id) override {
     w_.stream_id(id.ms, id.seq);
     return spill();
+  }
+  Flow on_stream_idmp_config(std::uint64_t duration, std::uint64_t max_entries) override {
+    w_.end();  // groups
+    w_.key("idmp");
+    w_.begin_object();
+    w_.key("duration_s");
+    w_.unsigned_number(duration);
+    w_.key("max_entries");
+    w_.unsigned_number(max_entries);
+    w_.key("entries");
+    w_.begin_array();
+    return Flow::next;
+  }
+  Flow on_stream_idmp_entry(std::string_view pid, std::string_view iid,
+                            core::StreamId id) override {
+    w_.begin_array();
+    w_.bytes(pid);
+    w_.bytes(iid);
+    w_.stream_id(id.ms, id.seq);
+    w_.end();
+    return spill();
+  }
+  Flow on_stream_idmp_end(std::uint64_t added, std::uint64_t duplicates) override {
+    w_.end();  // entries
+    w_.key("iids_added");
+    w_.unsigned_number(added);
+    w_.key("iids_duplicates");
+    w_.unsigned_number(duplicates);
+    w_.end();
+    return Flow::next;
+  }
+  Flow on_slot_import(std::string_view job, std::span<const core::SlotRange> ranges) override {
+    pending_db_line();
+    begin_line("slot_import");
+    w_.key("job");
+    w_.bytes(job);
+    w_.key("ranges");
+    w_.begin_array();
+    for (const core::SlotRange& r : ranges) {
+      w_.begin_array();
+      w_.unsigned_number(r.start);
+      w_.unsigned_number(r.end);
+      w_.end();
+    }
+    w_.end();
+    return end_line();
+  }
+  // An inline command of a forkless save (VALKEY RDB_OPCODE_UPDATE): a command line like the
+  // stream's, marked "source": "rdb", without offsets.
+  Flow on_rdb_command(std::uint64_t db, std::span<const std::string_view> args) override {
+    pending_db_line();
+    begin_line("command");
+    w_.key("source");
+    w_.ascii("rdb");
+    w_.key("db");
+    w_.unsigned_number(db);
+    w_.key("command");
+    lower_.assign(args[0]);
+    for (char& c : lower_) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    w_.bytes(lower_);
+    w_.key("args");
+    w_.begin_array();
+    for (std::size_t i = 1; i < args.size(); ++i) w_.bytes(args[i]);
+    w_.end();
+    return end_line();
   }
   Flow on_stream_consumer_end() override {
     w_.end();  // pending

@@ -227,6 +227,7 @@ class ReportSink final : public Sink {
   Flow on_header(const core::Header& h) override {
     summary_.header(h);
     version_ = h.version;
+    valkey_ = h.valkey;
     return Flow::next;
   }
   Flow on_aux(std::string_view field, std::string_view value) override {
@@ -241,8 +242,10 @@ class ReportSink final : public Sink {
         v = v * 10 + (c - '0');
       }
       if (ok) saved_ms_ = v * 1000;
-    } else if (field == "redis-ver") {
+    } else if (field == "redis-ver" && !valkey_ver_) {
       writer_ = std::string(value.substr(0, 64));
+    } else if (field == "valkey-ver") {
+      valkey_ver_ = std::string(value.substr(0, 64));
     }
     return Flow::next;
   }
@@ -428,6 +431,10 @@ class ReportSink final : public Sink {
     } else {
       w.null();
     }
+    if (valkey_ver_) {
+      w.key("valkey_ver");
+      w.bytes(*valkey_ver_);
+    }
     w.key("saved_at_ms");
     if (saved_ms_) {
       w.number(*saved_ms_);
@@ -556,9 +563,12 @@ class ReportSink final : public Sink {
   }
 
   void write_human(std::string& b) const {
-    b.append("Key-space report: RDB version ");
+    b.append(valkey_ ? "Key-space report: VALKEY RDB version " : "Key-space report: RDB version ");
     append_int(b, version_);
-    if (writer_) {
+    if (valkey_ver_) {
+      b.append(", written by Valkey ");
+      append_repr(b, *valkey_ver_);
+    } else if (writer_) {
       b.append(", written by ");
       append_repr(b, *writer_);
     }
@@ -680,6 +690,8 @@ class ReportSink final : public Sink {
   ReportOptions o_;
   int version_ = 0;
   std::optional<std::string> writer_;
+  std::optional<std::string> valkey_ver_;  // "valkey-ver" aux (VALKEY files)
+  bool valkey_ = false;
   std::optional<std::int64_t> saved_ms_;
   core::KeySize size_;
   std::uint64_t seq_ = 0;

@@ -104,6 +104,7 @@ class RespSink final : public Sink {
     batch_.start();
     ttls_.clear();
     stream_added_ = false;
+    if (!k.meta.empty()) ++metadata_dropped_;  // no command sets module key metadata
     in_module_key_ = k.type == core::ValueType::module;
     if (in_module_key_) {
       payload_.clear();
@@ -158,7 +159,7 @@ class RespSink final : public Sink {
     element("HSET");
     batch_.arg(f);
     batch_.arg(v);
-    if (expire_ms) ttls_.emplace_back(std::string(f), expire_ms);
+    if (expire_ms != core::no_field_expire) ttls_.emplace_back(std::string(f), expire_ms);
     return maybe_flush_batch();
   }
   Flow on_stream_entry(core::StreamId id, std::span<const std::string_view> fields) override {
@@ -275,6 +276,41 @@ class RespSink final : public Sink {
     cmd_.arg("FORCE");
     cmd_.arg("JUSTID");
     return emit();
+  }
+  // Stream IDMP state (RDB 13): the configuration, then each producer's entries.
+  Flow on_stream_idmp_config(std::uint64_t duration, std::uint64_t max_entries) override {
+    cmd_.start();
+    cmd_.arg("XCFGSET");
+    cmd_.arg(key_);
+    cmd_.arg("IDMP-DURATION");
+    cmd_.arg_int(static_cast<std::int64_t>(duration));
+    cmd_.arg("IDMP-MAXSIZE");
+    cmd_.arg_int(static_cast<std::int64_t>(max_entries));
+    return emit();
+  }
+  Flow on_stream_idmp_entry(std::string_view pid, std::string_view iid,
+                            core::StreamId id) override {
+    cmd_.start();
+    cmd_.arg("XIDMPRECORD");
+    cmd_.arg(key_);
+    cmd_.arg(pid);
+    cmd_.arg(iid);
+    cmd_.arg(id_text(id));
+    return emit();
+  }
+  // VALKEY RDB_OPCODE_UPDATE: the command itself, in its db, where it stands in the file.
+  Flow on_rdb_command(std::uint64_t db, std::span<const std::string_view> args) override {
+    if (db != selected_db_) {
+      cmd_.start();
+      cmd_.arg("SELECT");
+      cmd_.arg_int(static_cast<std::int64_t>(db));
+      emit();
+      selected_db_ = db;
+    }
+    cmd_.start();
+    for (std::string_view a : args) cmd_.arg(a);
+    emit();
+    return line_done();
   }
   Flow on_module_op(const core::ModuleOp& op) override {
     if (in_module_key_) payload_.append(op.raw);

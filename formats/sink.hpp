@@ -43,6 +43,8 @@ class Sink : public core::RdbVisitor {
   virtual const Summary& summary() const noexcept { return summary_; }
   // Keys the format could not represent (resp: empty collections, which Redis cannot hold).
   virtual std::uint64_t not_represented() const noexcept { return not_represented_; }
+  // Keys whose metadata (RDB_OPCODE_KEY_META) the format could not carry (resp).
+  virtual std::uint64_t metadata_dropped() const noexcept { return metadata_dropped_; }
   // A key's size facts, given by a sized sink (make_sized_sink) just before on_key_end.
   virtual void on_key_size(const core::KeySize&) {}
 
@@ -60,6 +62,7 @@ class Sink : public core::RdbVisitor {
   OutBuffer& out_;
   Summary summary_;
   std::uint64_t not_represented_ = 0;
+  std::uint64_t metadata_dropped_ = 0;
 };
 
 std::unique_ptr<Sink> make_json_sink(OutBuffer& out);

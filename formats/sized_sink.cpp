@@ -12,6 +12,7 @@ class SizedSink final : public Sink {
 
   const Summary& summary() const noexcept override { return inner_->summary(); }
   std::uint64_t not_represented() const noexcept override { return inner_->not_represented(); }
+  std::uint64_t metadata_dropped() const noexcept override { return inner_->metadata_dropped(); }
   void abort() override { inner_->abort(); }
   Flow on_replication(const core::Event& e) override { return inner_->on_replication(e); }
   Flow on_failover(const Failover& f) override { return inner_->on_failover(f); }
@@ -35,6 +36,22 @@ class SizedSink final : public Sink {
     return inner_->on_module_aux_begin(m, when);
   }
   Flow on_module_aux_end() override { return inner_->on_module_aux_end(); }
+  Flow on_slot_import(std::string_view job, std::span<const core::SlotRange> r) override {
+    return inner_->on_slot_import(job, r);
+  }
+  Flow on_rdb_command(std::uint64_t db, std::span<const std::string_view> args) override {
+    return inner_->on_rdb_command(db, args);
+  }
+  Flow on_stream_idmp_config(std::uint64_t duration, std::uint64_t max_entries) override {
+    return inner_->on_stream_idmp_config(duration, max_entries);
+  }
+  Flow on_stream_idmp_entry(std::string_view pid, std::string_view iid,
+                            core::StreamId id) override {
+    return inner_->on_stream_idmp_entry(pid, iid, id);
+  }
+  Flow on_stream_idmp_end(std::uint64_t added, std::uint64_t duplicates) override {
+    return inner_->on_stream_idmp_end(added, duplicates);
+  }
 
   Flow on_key_begin(const core::KeyInfo& k) override {
     sizer_.begin(k);

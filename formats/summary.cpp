@@ -76,7 +76,7 @@ void Summary::write_json(JsonWriter& w) const {
 }
 
 void Summary::write_human(std::string& out) const {
-  out.append("RDB version ");
+  out.append(valkey_ ? "VALKEY RDB version " : "RDB version ");
   append_int(out, version_);
   out.append(", ");
   append_uint(out, end_.bytes);

@@ -21,7 +21,10 @@ class Summary {
     std::array<std::uint64_t, core::value_type_count> types{};
   };
 
-  void header(const core::Header& h) { version_ = h.version; }
+  void header(const core::Header& h) {
+    version_ = h.version;
+    valkey_ = h.valkey;
+  }
   void key(const core::KeyInfo& k);
   void function() { ++functions_; }
   void module_aux() { ++module_aux_; }
@@ -44,6 +47,7 @@ class Summary {
   Db& db(std::uint64_t n);
 
   int version_ = 0;
+  bool valkey_ = false;
   std::vector<Db> dbs_;
   std::size_t last_ = 0;
   std::uint64_t keys_ = 0;

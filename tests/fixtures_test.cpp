@@ -311,14 +311,11 @@ TEST_CASE("fixtures: files without ground truth parse or fail with the documente
        "ziplist shorter than its header (key 'key:000000000091')"},
       {"public/hdt3213-rdb/zipmap_big_len.rdb", Errc::rdb_corrupt,
        "zipmap entry count mismatch (key 'zimap_doesnt_compress')"},
-      {"public/hdt3213-rdb/valkey_hash2_with_hfe.rdb", Errc::rdb_unsupported,
-       "unsupported RDB format 'VALKEY080' (Valkey 9 or later); this build reads REDIS versions 1 "
-       "to 12"},
       {"public/librdb/future_v19.rdb", Errc::rdb_unsupported,
-       "unsupported RDB version 99; this build reads versions 1 to 12"},
+       "unsupported RDB version 99; this build reads versions 1 to 15 (and VALKEY 80 to 81)"},
       {"public/librdb/invalid_chksum_v8.rdb", Errc::rdb_corrupt,
        "CRC64 mismatch: the file says b477e446e98e5402, the data gives a609bb6465990fe1"},
-      {"public/librdb/redis_ent_opcode_ram_lru.rdb", Errc::rdb_corrupt,
+      {"public/librdb/redis_ent_opcode_ram_lru.rdb", Errc::rdb_unsupported,
        "unknown object type 107 for RDB version 12"},
       {"public/redis-replicator/module.rdb", Errc::rdb_unsupported,
        "module value of type 6 (written by a Redis 4.0 release candidate) cannot be read without "

@@ -130,7 +130,13 @@ TEST_CASE("rdb_parser: flipped bytes give a clean error or a clean parse, and th
         const ParseResult r = parse_chunked(bad, 509, l);
         CHECK((r.step == Step::done || r.step == Step::failed));
         if (r.step == Step::failed) CHECK(!r.error.message.empty());
-        if (has_crc && !limit) {
+        // A flip of a version digit that names a version before 5 takes the trailer away: the
+        // file then ends at its EOF opcode, with the old CRC as trailing bytes.
+        const bool pre5 = at >= 5 && at < 9 &&
+                          std::all_of(bad.begin() + 5, bad.begin() + 9,
+                                      [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+                          std::stoi(bad.substr(5, 4)) < 5;
+        if (has_crc && !limit && !pre5) {
           CHECK_MESSAGE(r.step == Step::failed, "flip at " << at << " not detected");
           detected += r.step == Step::failed;
         }
@@ -191,10 +197,10 @@ TEST_CASE("rdb_parser: packed encodings, integer forms included") {
   const ParseResult r = parse_chunked(b.finish(), 7);
   REQUIRE_MESSAGE(r.step == Step::done, r.error.message);
   const char* expected[] = {
-      "field \"f\" \"-1\" 0",
-      "field \"g\" \"-4096\" 0",
-      "\" \"8388607\" 0",
-      "field \"i\" \"-9223372036854775808\" 0",
+      "field \"f\" \"-1\" -1",
+      "field \"g\" \"-4096\" -1",
+      "\" \"8388607\" -1",
+      "field \"i\" \"-9223372036854775808\" -1",
       "zmember \"a\" -7",
       "zmember \"b\" 2.5",
       "zmember \"c\" inf",
@@ -211,8 +217,8 @@ TEST_CASE("rdb_parser: packed encodings, integer forms included") {
       "item \"9223372036854775807\"",
       "item \"p\"",
       "item \"plain\"",
-      "field \"a\" \"1\" 0",
-      "field \"b\" \"22\" 0",
+      "field \"a\" \"1\" -1",
+      "field \"b\" \"22\" -1",
   };
   for (const char* e : expected) CHECK_MESSAGE(r.log.find(e) != std::string::npos, e);
   CHECK(r.log.find("item \"" + std::string(70, 'z') + "\"") != std::string::npos);
@@ -236,10 +242,10 @@ TEST_CASE("rdb_parser: hash field TTL types, relative and absolute") {
   b.byte(23).str("h23").str(listpack({std::string("c"), std::string("3"), std::int64_t{min}}));
   const ParseResult r = parse_chunked(b.finish(), 5);
   REQUIRE_MESSAGE(r.step == Step::done, r.error.message);
-  CHECK(r.log.find("field \"f1\" \"v1\" 0") != std::string::npos);
+  CHECK(r.log.find("field \"f1\" \"v1\" -1") != std::string::npos);
   CHECK(r.log.find("field \"f2\" \"v2\" " + std::to_string(min + 10)) != std::string::npos);
   CHECK(r.log.find("field \"f\" \"v\" " + std::to_string(min + 5)) != std::string::npos);
-  CHECK(r.log.find("field \"a\" \"1\" 0") != std::string::npos);
+  CHECK(r.log.find("field \"a\" \"1\" -1") != std::string::npos);
   CHECK(r.log.find("field \"b\" \"2\" " + std::to_string(min + 9)) != std::string::npos);
   CHECK(r.log.find("field \"c\" \"3\" " + std::to_string(min)) != std::string::npos);
 
@@ -304,15 +310,15 @@ TEST_CASE("rdb_parser: errors name the problem and the byte") {
   };
   const std::string header = "REDIS0010";
   const Case cases[] = {
-      {"REDIS0013", Errc::rdb_unsupported,
-       "unsupported RDB version 13; this build reads versions 1 to 12", 5},
+      {"REDIS0016", Errc::rdb_unsupported,
+       "unsupported RDB version 16; this build reads versions 1 to 15 (and VALKEY 80 to 81)", 5},
       {"REDIS0000", Errc::rdb_unsupported,
-       "unsupported RDB version 0; this build reads versions 1 to 12", 5},
+       "unsupported RDB version 0; this build reads versions 1 to 15 (and VALKEY 80 to 81)", 5},
       {"RDB000010", Errc::rdb_corrupt, "not an RDB file (no REDIS magic)", 0},
       {header + "\x00\x01k\x82"s, Errc::rdb_corrupt, "bad length prefix 0x82", 12},
       {header + "\x0c\x01k", Errc::rdb_corrupt, "", 9},  // type 12 fine, truncated below
-      {header + "\x08", Errc::rdb_corrupt, "unknown object type 8 for RDB version 10", 9},
-      {header + "\x1a", Errc::rdb_corrupt, "unknown object type 26 for RDB version 10", 9},
+      {header + "\x08", Errc::rdb_unsupported, "unknown object type 8 for RDB version 10", 9},
+      {header + "\x1a", Errc::rdb_unsupported, "unknown object type 26 for RDB version 10", 9},
       {header + "\xfe\xc0", Errc::rdb_corrupt, "string encoding 0 where a length belongs", 10},
       {header + "\x00\x01k\xc4"s, Errc::rdb_corrupt, "unknown string encoding 4", 12},
       {header + "\x12\x01k\x01\x03\x01x", Errc::rdb_corrupt, "quicklist node container 3 unknown",

@@ -76,6 +76,14 @@ std::string q(std::string_view s) {
   return out;
 }
 std::string id(core::StreamId i) { return std::to_string(i.ms) + "-" + std::to_string(i.seq); }
+
+std::string meta_text(const core::KeyInfo& k) {
+  std::string out;
+  for (const core::KeyMetaClass& m : k.meta)
+    out += " meta=" + std::string(m.name) + "/v" + std::to_string(m.version) + "/f" +
+           std::to_string(m.flags) + "/" + q(m.ops);
+  return out;
+}
 std::string dbl(double d) {
   std::string s;
   formats::append_double(s, d);
@@ -117,12 +125,39 @@ Flow RecordingVisitor::on_module_aux_end() {
   log += "module_aux_end\n";
   return Flow::next;
 }
+Flow RecordingVisitor::on_slot_import(std::string_view job, std::span<const core::SlotRange> r) {
+  log += "slot_import " + q(job);
+  for (const core::SlotRange& x : r)
+    log += " " + std::to_string(x.start) + "-" + std::to_string(x.end);
+  log += "\n";
+  return Flow::next;
+}
+Flow RecordingVisitor::on_rdb_command(std::uint64_t db, std::span<const std::string_view> args) {
+  log += "command db=" + std::to_string(db);
+  for (std::string_view a : args) log += " " + q(a);
+  log += "\n";
+  return Flow::next;
+}
+Flow RecordingVisitor::on_stream_idmp_config(std::uint64_t duration, std::uint64_t max_entries) {
+  log += "  idmp " + std::to_string(duration) + " " + std::to_string(max_entries) + "\n";
+  return Flow::next;
+}
+Flow RecordingVisitor::on_stream_idmp_entry(std::string_view pid, std::string_view iid,
+                                            core::StreamId i) {
+  log += "    idmp_entry " + q(pid) + " " + q(iid) + " " + id(i) + "\n";
+  return Flow::next;
+}
+Flow RecordingVisitor::on_stream_idmp_end(std::uint64_t added, std::uint64_t duplicates) {
+  log += "  idmp_end " + std::to_string(added) + " " + std::to_string(duplicates) + "\n";
+  return Flow::next;
+}
 Flow RecordingVisitor::on_key_begin(const core::KeyInfo& k) {
   log += "key " + std::to_string(k.db) + " " + q(k.key) + " " +
          std::to_string(static_cast<int>(k.rdb_type)) +
          " expire=" + (k.expire_ms ? std::to_string(*k.expire_ms) : "-") +
          " idle=" + (k.idle_s ? std::to_string(*k.idle_s) : "-") +
-         " freq=" + (k.freq ? std::to_string(*k.freq) : "-") + " at=" + std::to_string(k.offset) +
+         " freq=" + (k.freq ? std::to_string(*k.freq) : "-") + meta_text(k) +
+         " at=" + std::to_string(k.offset) +
          (k.type == core::ValueType::module ? " module=" + std::string(k.module.name) : "") + "\n";
   return Flow::next;
 }

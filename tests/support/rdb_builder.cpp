@@ -155,6 +155,13 @@ RdbBuilder::RdbBuilder(int version) : version_(version) {
   std::snprintf(head, sizeof head, "REDIS%04d", version);
   out_ = head;
 }
+RdbBuilder RdbBuilder::valkey(int version) {
+  RdbBuilder b(version);
+  char head[16];
+  std::snprintf(head, sizeof head, "VALKEY%03d", version);
+  b.out_ = head;
+  return b;
+}
 RdbBuilder& RdbBuilder::byte(std::uint8_t b) {
   out_.push_back(static_cast<char>(b));
   return *this;

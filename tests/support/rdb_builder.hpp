@@ -12,6 +12,8 @@ namespace redis_repl::test {
 class RdbBuilder {
  public:
   explicit RdbBuilder(int version = 10);
+  // A file with the "VALKEY" magic and a 3-digit version (80, 81).
+  static RdbBuilder valkey(int version);
   RdbBuilder& byte(std::uint8_t b);
   RdbBuilder& raw(std::string_view bytes);
   RdbBuilder& len(std::uint64_t n);  // the shortest length form
