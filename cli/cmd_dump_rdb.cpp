@@ -14,8 +14,8 @@
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
 #include "cli/report_options.hpp"
-#include "core/link_policy.hpp"
 #include "core/codec/vkcs.hpp"
+#include "core/link_policy.hpp"
 #include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
 #include "core/rdb_parser.hpp"
@@ -148,10 +148,10 @@ int run_from_file(const DumpRdbOptions& o) {
     output.sink->abort();
     const Error& e = input.error();
     const bool inside = input.compressed() && &e == &parser.error();
-    throw Fatal(exit_code_for(core::failure_of(e.code)), in.name() + ": " + std::string(describe(e.code)) +
-                                           " at byte " + std::to_string(e.offset) +
-                                           (inside ? " of the decompressed RDB" : "") + ": " +
-                                           e.message);
+    throw Fatal(exit_code_for(core::failure_of(e.code)),
+                in.name() + ": " + std::string(describe(e.code)) + " at byte " +
+                    std::to_string(e.offset) + (inside ? " of the decompressed RDB" : "") + ": " +
+                    e.message);
   }
   if (!parser.trailing().empty() || !input.trailing().empty() ||
       (step == core::Step::done && in.read(buf.get(), 1) > 0))
