@@ -19,9 +19,10 @@ namespace {
 
 using core::Step;
 
-std::string lz4_frame(std::string_view data, bool block_checksum) {
+std::string lz4_frame(std::string_view data, bool block_checksum,
+                      LZ4F_blockSizeID_t block = LZ4F_max64KB) {
   LZ4F_preferences_t prefs{};
-  prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+  prefs.frameInfo.blockSizeID = block;
   prefs.frameInfo.blockMode = LZ4F_blockIndependent;
   prefs.frameInfo.blockChecksumFlag =
       block_checksum ? LZ4F_blockChecksumEnabled : LZ4F_noBlockChecksum;
@@ -125,6 +126,25 @@ TEST_CASE("vkcs: large values are decompressed in pieces, and damage is a clean 
   CHECK(r.log == run(plain, 4096).log);  // the same events as the plain file
   CHECK(r.log.find("STREAMED STRING SIZE") == std::string::npos);
   CHECK(r.log.size() > big.size());
+
+  // 4 MiB blocks (the largest LZ4 has; Valkey writes 64 KiB ones), linked, with a content
+  // checksum: a block is handed out in several pieces, whole or in small reads.
+  LZ4F_preferences_t big_blocks{};
+  big_blocks.frameInfo.blockSizeID = LZ4F_max4MB;
+  big_blocks.frameInfo.blockMode = LZ4F_blockLinked;
+  big_blocks.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+  std::string framed(LZ4F_compressFrameBound(plain.size(), &big_blocks), '\0');
+  const std::size_t fn =
+      LZ4F_compressFrame(framed.data(), framed.size(), plain.data(), plain.size(), &big_blocks);
+  REQUIRE(!LZ4F_isError(fn));
+  framed.resize(fn);
+  const std::string packed4 = std::string("VKCS\x01\x01\x00\x00", 8) + framed;
+  for (std::size_t chunk : {std::size_t{0}, std::size_t{4096}, std::size_t{100000}}) {
+    CAPTURE(chunk);
+    const Result r4 = run(packed4, chunk);
+    CHECK_MESSAGE(r4.step == Step::done, r4.error.message);
+    CHECK(r4.log == r.log);
+  }
 
   // Cut short: inside the RDB, or after it but inside the frame.
   const Result cut = run(std::string_view(packed).substr(0, packed.size() / 2), 1000);

@@ -89,7 +89,7 @@ Step VkcsInput::feed_lz4(std::string_view in) {
   if (s == Step::failed || s == Step::stopped) return s;
   if (s == Step::done) parser_done_ = true;
   std::size_t at = 0;
-  while (at < pending_.size()) {
+  for (;;) {
     std::size_t dst = out_.size();
     std::size_t src = pending_.size() - at;
     const std::size_t r =
@@ -113,6 +113,9 @@ Step VkcsInput::feed_lz4(std::string_view in) {
       at = pending_.size();
       break;
     }
+    // A full piece may leave decoded bytes inside the decoder (a block larger than the piece):
+    // call again until it gives less than a piece with all the input used.
+    if (dst < out_.size() && at == pending_.size()) break;
     if (src == 0 && dst == 0) break;
   }
   pending_.erase(0, at);
