@@ -194,7 +194,23 @@ TEST_CASE("key_size: a file from Redis 7.2+ or Valkey is sized as those servers 
     k.rdb_type = rdb_type;
     k.type = type;
     s.begin(k);
-    for (const std::string& e : elements) s.element(e);
+    if (rdb_type != RdbType::list_quicklist_2) {
+      for (const std::string& e : elements) s.element(e);
+      return s.end(k, 0);
+    }
+    // A list of RDB 10 and later is sized from its nodes as stored: listpacks of up to 8 KB.
+    BlobFacts node{7, 0, 0, false};
+    for (const std::string& e : elements) {
+      const std::uint64_t entry = listpack_entry_size(e);
+      if (node.records && node.bytes + entry > 8192) {
+        s.blob(node);
+        node = BlobFacts{7, 0, 0, false};
+      }
+      node.bytes += entry;
+      ++node.records;
+      node.max_len = std::max<std::uint64_t>(node.max_len, e.size());
+    }
+    if (node.records) s.blob(node);
     return s.end(k, 0);
   };
   std::vector<std::string> small_list = {"a", "bb", "ccc"}, members;

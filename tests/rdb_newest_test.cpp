@@ -111,7 +111,7 @@ TEST_CASE("newest: VALKEY 80 HASH_2 fields with per-field expiries (-1 none, 0 a
 // as 0xf3, the job name (a string of CLUSTER_NAMELEN = 40 bytes), num_ranges (len-enc), then
 // start and end slot of each range (len-enc), with 0 <= start <= end < 16384; the loader is
 // clusterRDBLoadSlotImport, called from rdbLoadRioWithLoadingCtx in src/rdb.c at 008734ee.
-TEST_CASE("newest: VALKEY SLOT_IMPORT records are reported; bad ranges are corrupt") {
+TEST_CASE("newest: VALKEY SLOT_IMPORT records are reported, bad ranges are corrupt") {
   const std::string job(40, 'A');
   RdbBuilder b = RdbBuilder::valkey(80);
   b.byte(0xf3).str(job).len(2).len(0).len(99).len(1000).len(16383);
