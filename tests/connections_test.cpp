@@ -15,6 +15,7 @@
 #include "support/background_process.hpp"
 #include "support/redis_server.hpp"
 #include "support/replication.hpp"
+#include "support/server_test.hpp"
 
 namespace redis_repl::test {
 namespace {
@@ -148,7 +149,7 @@ void tls_refused(const std::vector<std::string>& args, const std::string& reason
 
 }  // namespace
 
-TEST_CASE("connections: tail, dump-rdb -o and lag-check over a Unix socket (-s, unix://)") {
+SERVER_TEST_CASE("connections: tail, dump-rdb -o and lag-check over a Unix socket (-s, unix://)") {
   ServerOptions options{.extra_args = master_args()};
   options.unix_socket = true;
   RedisServer m(options);
@@ -170,7 +171,7 @@ TEST_CASE("connections: tail, dump-rdb -o and lag-check over a Unix socket (-s, 
   CHECK(r.err.find(sock + ".missing: ") != std::string::npos);
 }
 
-TEST_CASE("connections: tail, dump-rdb -o and lag-check over TLS, verified") {
+SERVER_TEST_CASE("connections: tail, dump-rdb -o and lag-check over TLS, verified") {
   const Pki pki;
   ServerOptions options{.extra_args = master_args()};
   options.tls = pki.server_files("server");
@@ -193,7 +194,7 @@ TEST_CASE("connections: tail, dump-rdb -o and lag-check over TLS, verified") {
   dump_to_file(with(tls, {"--tls-ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256"}));
 }
 
-TEST_CASE("connections: TLS with client certificates (tls-auth-clients yes)") {
+SERVER_TEST_CASE("connections: TLS with client certificates (tls-auth-clients yes)") {
   const Pki pki;
   ServerOptions options{.extra_args = master_args()};
   options.tls = pki.server_files("server", true);
@@ -226,7 +227,7 @@ TEST_CASE("connections: TLS with client certificates (tls-auth-clients yes)") {
   }
 }
 
-TEST_CASE("connections: a certificate that does not verify is exit 11 with one line") {
+SERVER_TEST_CASE("connections: a certificate that does not verify is exit 11 with one line") {
   const Pki pki;
   auto serving = [&](const std::string& cert) {
     ServerOptions options{.extra_args = master_args()};
@@ -277,7 +278,8 @@ TEST_CASE("connections: a certificate that does not verify is exit 11 with one l
 // Redis reads our ClientHello as an inline command: if its random bytes hold a newline, it
 // answers an error at once (not TLS: exit 11); if not, it waits for the rest of the line, and
 // the handshake times out (exit 3). Either way one line says what it looks like.
-TEST_CASE("connections: --tls to a server that does not speak TLS is exit 11 or 3, one line") {
+SERVER_TEST_CASE(
+    "connections: --tls to a server that does not speak TLS is exit 11 or 3, one line") {
   RedisServer plain(ServerOptions{.extra_args = master_args()});
   for (const char* sub : {"tail", "dump-rdb"}) {
     for (int i = 0; i < 3; ++i) {
@@ -295,7 +297,7 @@ TEST_CASE("connections: --tls to a server that does not speak TLS is exit 11 or 
   }
 }
 
-TEST_CASE("connections: a replica linked to its master over TLS is measured over TLS") {
+SERVER_TEST_CASE("connections: a replica linked to its master over TLS is measured over TLS") {
   const Pki pki;
   ServerOptions mo{.extra_args = master_args()};
   mo.tls = pki.server_files("server");
@@ -326,7 +328,7 @@ namespace redis_repl::test {
 
 // A URI's user, its password with escapes (@ : / % in it), and its db, which like -n is the
 // default for --db; --db given wins.
-TEST_CASE("connections: URI credentials with escapes, and the db of -n or a URI as --db") {
+SERVER_TEST_CASE("connections: URI credentials with escapes, and the db of -n or a URI as --db") {
   RedisServer m(ServerOptions{.extra_args = master_args()});
   RespClient c = m.client();
   must(c, {"ACL", "SETUSER", "reader", "on", ">p@ss:w/rd%", "~*", "&*", "+@all"});

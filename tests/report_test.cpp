@@ -17,6 +17,7 @@
 #include "support/fixtures.hpp"
 #include "support/rdb_builder.hpp"
 #include "support/redis_server.hpp"
+#include "support/server_test.hpp"
 
 namespace redis_repl::test {
 namespace {
@@ -257,7 +258,7 @@ TEST_CASE("report: its flags go with --format report only") {
   CHECK(m.exit_code == 2);
 }
 
-TEST_CASE("report: a real server's biggest keys, as redis-cli --bigkeys finds them") {
+SERVER_TEST_CASE("report: a real server's biggest keys, as redis-cli --bigkeys finds them") {
   RedisServer server(ServerOptions{.extra_args = {"--repl-diskless-sync-delay", "0"}});
   RespClient c = server.client(std::chrono::milliseconds(60000));
   std::vector<std::vector<std::string>> cmds;
@@ -297,7 +298,8 @@ TEST_CASE("report: a real server's biggest keys, as redis-cli --bigkeys finds th
     for (const auto& reply : c.pipeline(batch)) REQUIRE_FALSE(reply.is_error());
   }
 
-  const auto big = run_program({"redis-cli", "-p", std::to_string(server.port()), "--bigkeys"});
+  const auto big =
+      run_program({std::string(flavour.cli), "-p", std::to_string(server.port()), "--bigkeys"});
   REQUIRE(big.exit_code == 0);
   // "Biggest   list found '"l:30001"' has 30001 items"
   const std::regex line(R"re(Biggest +(\w+) found '"([^"]*)"' has (\d+) (\w+))re");

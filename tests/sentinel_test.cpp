@@ -30,6 +30,7 @@
 #include "support/replica_set.hpp"
 #include "support/replication.hpp"
 #include "support/sentinel_set.hpp"
+#include "support/server_test.hpp"
 
 namespace {
 
@@ -106,7 +107,7 @@ void make_certificates(const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("sentinel: tail through SENTINEL FAILOVER, lag-check after it, no replica left") {
+SERVER_TEST_CASE("sentinel: tail through SENTINEL FAILOVER, lag-check after it, no replica left") {
   ReplicaSet set(1);
   const int old_port = set.master().port();
   const int promoted = set.replica(0).port();
@@ -243,7 +244,7 @@ TEST_CASE("sentinel: tail through SENTINEL FAILOVER, lag-check after it, no repl
   }
 }
 
-TEST_CASE("sentinel: tail follows the failover that follows a master's crash") {
+SERVER_TEST_CASE("sentinel: tail follows the failover that follows a master's crash") {
   ReplicaSet set(1);
   const int old_port = set.master().port();
   const int promoted = set.replica(0).port();
@@ -288,7 +289,7 @@ TEST_CASE("sentinel: tail follows the failover that follows a master's crash") {
   CHECK(failovers[0]["to"] == "127.0.0.1:" + std::to_string(promoted));
 }
 
-TEST_CASE("sentinel: dump-rdb finds the master") {
+SERVER_TEST_CASE("sentinel: dump-rdb finds the master") {
   ReplicaSet set(1);
   {
     RespClient m = set.master().client();
@@ -303,7 +304,8 @@ TEST_CASE("sentinel: dump-rdb finds the master") {
   CHECK(fs::file_size(dir / "dump.rdb") > 0);
 }
 
-TEST_CASE("sentinel: a master user allowed to replicate but not ROLE is taken at their word") {
+SERVER_TEST_CASE(
+    "sentinel: a master user allowed to replicate but not ROLE is taken at their word") {
   ReplicaSet set(0);
   {
     RespClient m = set.master().client();
@@ -319,7 +321,7 @@ TEST_CASE("sentinel: a master user allowed to replicate but not ROLE is taken at
   CHECK(r.out.starts_with("REDIS"));
 }
 
-TEST_CASE("sentinel: what cannot lead to a master is one line and its exit code") {
+SERVER_TEST_CASE("sentinel: what cannot lead to a master is one line and its exit code") {
   ReplicaSet set(0);
   SentinelSet sentinels(set.master().port(), SentinelOptions{.count = 1, .quorum = 1});
   const std::string s = "127.0.0.1:" + std::to_string(sentinels.port(0));
@@ -364,7 +366,7 @@ TEST_CASE("sentinel: what cannot lead to a master is one line and its exit code"
   }
 }
 
-TEST_CASE("sentinel: over TLS, the sentinels as the master") {
+SERVER_TEST_CASE("sentinel: over TLS, the sentinels as the master") {
   TempDir certs;
   make_certificates(certs);
   const std::string d = certs.path().string() + "/";
@@ -427,7 +429,7 @@ TEST_CASE("sentinel: over TLS, the sentinels as the master") {
   }
 }
 
-TEST_CASE("sentinel: the sentinels' own password") {
+SERVER_TEST_CASE("sentinel: the sentinels' own password") {
   ReplicaSet set(0);
   SentinelSet sentinels(set.master().port(),
                         SentinelOptions{.count = 1, .quorum = 1, .requirepass = "s3cret"});

@@ -97,6 +97,7 @@ struct ServerKind {
   std::string_view server;      // the server program
   std::string_view cli;         // its command-line client (redis-cli)
   std::string_view check_rdb;   // its RDB checker (redis-check-rdb)
+  std::string_view sentinel;    // its Sentinel (redis-sentinel)
   std::string_view version;     // the version tested
   std::string_view rdb_header;  // the first 9 bytes of the RDB files that version writes
   // The command a key deleted on expiry reaches replicas as: "del", or "unlink" when the default
@@ -106,14 +107,16 @@ struct ServerKind {
   std::string label() const { return std::string(name) + "-" + std::string(version); }
 };
 
-inline constexpr ServerKind redis_kind{.name = "redis",
-                                       .server = "redis-server",
-                                       .cli = "redis-cli",
-                                       .check_rdb = "redis-check-rdb",
-                                       .version = "7.0.15",
-                                       .rdb_header = "REDIS0010",
-                                       .expiry_delete = "del",
-                                       .packages = "Debian 12: redis-server redis-tools"};
+inline constexpr ServerKind redis_kind{
+    .name = "redis",
+    .server = "redis-server",
+    .cli = "redis-cli",
+    .check_rdb = "redis-check-rdb",
+    .sentinel = "redis-sentinel",
+    .version = "7.0.15",
+    .rdb_header = "REDIS0010",
+    .expiry_delete = "del",
+    .packages = "Debian 12: redis-server redis-tools redis-sentinel"};
 // Valkey 8.0 writes RDB 11 (as Redis 7.2 does), with an AUX `valkey-ver` instead of `redis-ver`,
 // and has every lazyfree-lazy-* option on by default.
 inline constexpr ServerKind valkey_kind{
@@ -121,10 +124,11 @@ inline constexpr ServerKind valkey_kind{
     .server = "valkey-server",
     .cli = "valkey-cli",
     .check_rdb = "valkey-check-rdb",
+    .sentinel = "valkey-sentinel",
     .version = "8.0.1",
     .rdb_header = "REDIS0011",
     .expiry_delete = "unlink",
-    .packages = "Debian 12 bookworm-backports: valkey-server valkey-tools"};
+    .packages = "Debian 12 bookworm-backports: valkey-server valkey-tools valkey-sentinel"};
 
 // The kind a RedisServer runs when its options name no executable: set for the duration of a
 // per-server test case (SERVER_TEST_CASE in support/server_test.hpp) by a ServerKindScope.

@@ -18,15 +18,14 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// redis-sentinel's path from PATH; a missing one is an error, never a skip.
+// The current server kind's Sentinel, from PATH; a missing one is an error, never a skip.
 std::string find_sentinel() {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin:/bin");
-  for (std::string d; std::getline(dirs, d, ':');) {
-    const fs::path p = fs::path(d.empty() ? "." : d) / "redis-sentinel";
-    if (::access(p.c_str(), X_OK) == 0) return p.string();
-  }
-  throw HarnessError("redis-sentinel not found in PATH (Debian: apt-get install redis-sentinel)");
+  const ServerKind& kind = current_server_kind();
+  const std::string p = find_program(std::string(kind.sentinel));
+  if (p.empty())
+    throw HarnessError(std::string(kind.sentinel) + " not found in PATH (" +
+                       std::string(kind.packages) + ")");
+  return p;
 }
 
 // The fields of one SENTINEL MASTER / REPLICAS entry (a flat array of name, value pairs).
