@@ -101,6 +101,7 @@ class TailHandler final : public core::net::SessionHandler {
         return emit(e) && !o_.snapshot_only;
       case core::Event::Kind::command:
         written_to_ = e.end_offset;
+        if (!e.noise) data_end_ = e.end_offset;
         if (wanted(e)) {
           if (!emit(e)) return false;
           ++printed_;
@@ -167,6 +168,9 @@ class TailHandler final : public core::net::SessionHandler {
     saved_offset_ = p.offset;
     saved_replid_ = p.replid;
   }
+  // The end of the last command that was not housekeeping (-1: none yet).
+  std::int64_t data_end() const { return data_end_; }
+
   // What reached the output, as a resume point (invalid before anything did).
   const ResumePoint& delivered() const { return delivered_.resume; }
 
@@ -258,6 +262,7 @@ class TailHandler final : public core::net::SessionHandler {
   Clock::time_point last_flush_{};
   std::string saved_replid_;
   std::optional<Clock::time_point> connected_at_;  // of this session's connection
+  std::int64_t data_end_ = -1;
   bool synced_ = false;
   bool waiting_noted_ = false;
 };
@@ -315,6 +320,7 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
   // Asks the sentinels; false (with the failure) when none named a master.
   core::DiscoveryFailure lost;
   std::optional<core::HostPort> moved_from;  // after a "+switch-master": the old master
+  bool failed_over = false;                  // the next link is to a promoted replica
   auto ask_sentinels = [&] {
     const core::net::Discovery d = finder->find(moved_from);
     if (!d.found) {
@@ -335,6 +341,7 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
                                               .count()});
       print_info("failover: master '" + o.conn.master_name + "' moved from " + from + " to " + to +
                  " (sentinel " + d.sentinel + "); continuing there");
+      failed_over = true;
     }
     return true;
   };
@@ -396,6 +403,23 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
         continue;
       }
       where = server.endpoint.name();
+    }
+    // The old master goes on sending (Sentinel's hellos, PINGs) until it is demoted; what we
+    // took of that after the promotion is not in the new master's history. When it was all
+    // housekeeping, resume at the promotion instead of asking for a full resync.
+    if (failed_over && resume.valid()) {
+      failed_over = false;
+      std::string replid2;
+      std::int64_t second = -1;
+      if (core::net::promotion_point(server, replid2, second).empty()) {
+        if (const auto at = core::resume_on_promoted(resume.replid, resume.offset,
+                                                     handler.data_end(), replid2, second)) {
+          print_info(where + " was promoted at offset " + std::to_string(*at) + "; the " +
+                     std::to_string(resume.offset - *at) +
+                     " bytes the old master sent after that were housekeeping: resuming there");
+          resume.offset = *at;
+        }
+      }
     }
     core::ReplicaConfig config =
         core::net::replica_config(server, o.snapshot ? core::ReplicaConfig::Snapshot::full

@@ -170,4 +170,14 @@ std::optional<MasterTracker::Change> MasterTracker::observe(const HostPort& mast
   return change;
 }
 
+std::optional<std::int64_t> resume_on_promoted(const std::string& replid, std::int64_t offset,
+                                               std::int64_t data_end, const std::string& replid2,
+                                               std::int64_t second_repl_offset) {
+  if (replid.empty() || replid != replid2 || second_repl_offset <= 0) return std::nullopt;
+  const std::int64_t promoted_at = second_repl_offset - 1;
+  if (offset <= promoted_at) return std::nullopt;   // PSYNC continues as it is
+  if (data_end > promoted_at) return std::nullopt;  // the histories differ in data
+  return promoted_at;
+}
+
 }  // namespace redis_repl::core

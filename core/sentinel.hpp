@@ -106,4 +106,15 @@ class MasterTracker {
   std::optional<HostPort> current_;
 };
 
+// Where to resume on a promoted replica. A replica promoted at offset P keeps the old history
+// as replid2 up to P (INFO replication: master_replid2, second_repl_offset = P + 1); the old
+// master may have gone on sending until it was demoted, and a link that stayed with it holds
+// bytes past P that the new master never had. When all of those were housekeeping (Sentinel's
+// hellos, PINGs: nothing after data_end, the end of the last data command), resuming at P
+// misses nothing; the new offset is returned. nullopt: resume where we are (the new master has
+// it all, or is not of this history, or data came after P: then only a full resync helps).
+std::optional<std::int64_t> resume_on_promoted(const std::string& replid, std::int64_t offset,
+                                               std::int64_t data_end, const std::string& replid2,
+                                               std::int64_t second_repl_offset);
+
 }  // namespace redis_repl::core

@@ -203,3 +203,19 @@ TEST_CASE("sentinel: the failover line in each format tail writes") {
 }
 
 }  // namespace redis_repl::test
+
+TEST_CASE("sentinel: resuming on a promoted replica, past what the old master sent after it") {
+  const std::string a(40, 'a'), b(40, 'b');
+  // Promoted at 1000 (second_repl_offset 1001); we hold 1200, the last data command ended at 990.
+  CHECK(redis_repl::core::resume_on_promoted(a, 1200, 990, a, 1001) == 1000);
+  CHECK(redis_repl::core::resume_on_promoted(a, 1200, 1000, a, 1001) == 1000);
+  // Data after the promotion: only a full resync can help.
+  CHECK_FALSE(redis_repl::core::resume_on_promoted(a, 1200, 1001, a, 1001));
+  // The new master has all we hold: PSYNC continues as it is.
+  CHECK_FALSE(redis_repl::core::resume_on_promoted(a, 1000, 990, a, 1001));
+  CHECK_FALSE(redis_repl::core::resume_on_promoted(a, 900, 900, a, 1001));
+  // Another history, or none.
+  CHECK_FALSE(redis_repl::core::resume_on_promoted(a, 1200, 990, b, 1001));
+  CHECK_FALSE(redis_repl::core::resume_on_promoted(a, 1200, 990, a, -1));
+  CHECK_FALSE(redis_repl::core::resume_on_promoted("", 1200, 990, "", 1001));
+}

@@ -89,4 +89,24 @@ std::string find_join_point(const Server& server, JoinPoint& out,
   return {};
 }
 
+std::string promotion_point(const Server& server, std::string& replid2,
+                            std::int64_t& second_repl_offset) {
+  asio::io_context io;
+  const Deadline deadline = Clock::now() + server.timeout;
+  Client c(io);
+  if (std::string err = connect_and_auth(c, server, deadline); !err.empty()) return err;
+  Reply r;
+  if (std::string err = c.command({"INFO", "replication"}, r, deadline); !err.empty()) return err;
+  if (r.type != Reply::Type::bulk) return "INFO replication: " + (r.is_error() ? r.str : "no text");
+  const auto info = parse_info(r.str);
+  replid2.clear();
+  second_repl_offset = -1;
+  if (const auto it = info.find("master_replid2"); it != info.end()) replid2 = it->second;
+  if (const auto it = info.find("second_repl_offset"); it != info.end()) {
+    std::int64_t v = 0;
+    if (parse_decimal(it->second, v)) second_repl_offset = v;
+  }
+  return {};
+}
+
 }  // namespace redis_repl::core::net

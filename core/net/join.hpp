@@ -35,4 +35,9 @@ struct JoinPoint {
 std::string find_join_point(const Server& server, JoinPoint& out,
                             const std::function<void(const std::string&)>& note);
 
+// A master's INFO replication: master_replid2 and second_repl_offset (-1 when it has none).
+// Empty on success.
+std::string promotion_point(const Server& server, std::string& replid2,
+                            std::int64_t& second_repl_offset);
+
 }  // namespace redis_repl::core::net
