@@ -18,22 +18,10 @@ bool plain(std::string_view key) {
   return utf8_valid(key);
 }
 
-class KeysSink final : public Sink {
+class KeysSink final : public CountingSink {
  public:
-  explicit KeysSink(OutBuffer& out) : Sink(out) {}
+  explicit KeysSink(OutBuffer& out) : CountingSink(out) {}
 
-  Flow on_header(const core::Header& h) override {
-    summary_.header(h);
-    return Flow::next;
-  }
-  Flow on_function(std::string_view, std::string_view) override {
-    summary_.function();
-    return Flow::next;
-  }
-  Flow on_module_aux_begin(const core::ModuleInfo&, std::uint64_t) override {
-    summary_.module_aux();
-    return Flow::next;
-  }
   Flow on_key_begin(const core::KeyInfo& k) override {
     summary_.key(k);
     std::string& b = out_.buffer();
@@ -45,37 +33,17 @@ class KeysSink final : public Sink {
     b.push_back('\n');
     return line_done() == Flow::stop ? Flow::stop : Flow::skip;
   }
-  Flow on_end(const core::EndInfo& e) override {
-    summary_.end(e);
-    return Flow::next;
-  }
   void abort() override { out_.flush(); }
 };
 
 // --check: count and verify everything, skip every element callback.
-class CheckSink final : public Sink {
+class CheckSink final : public CountingSink {
  public:
-  explicit CheckSink(OutBuffer& out) : Sink(out) {}
+  explicit CheckSink(OutBuffer& out) : CountingSink(out) {}
 
-  Flow on_header(const core::Header& h) override {
-    summary_.header(h);
-    return Flow::next;
-  }
-  Flow on_function(std::string_view, std::string_view) override {
-    summary_.function();
-    return Flow::next;
-  }
-  Flow on_module_aux_begin(const core::ModuleInfo&, std::uint64_t) override {
-    summary_.module_aux();
-    return Flow::next;
-  }
   Flow on_key_begin(const core::KeyInfo& k) override {
     summary_.key(k);
     return Flow::skip;
-  }
-  Flow on_end(const core::EndInfo& e) override {
-    summary_.end(e);
-    return Flow::next;
   }
 };
 

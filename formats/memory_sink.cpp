@@ -44,23 +44,15 @@ void append_csv_key(std::string& out, std::string_view key) {
   out.push_back('"');
 }
 
-class MemorySink final : public Sink {
+class MemorySink final : public CountingSink {
  public:
-  MemorySink(OutBuffer& out, std::uint64_t largest) : Sink(out), largest_(largest) {}
+  MemorySink(OutBuffer& out, std::uint64_t largest) : CountingSink(out), largest_(largest) {}
 
   Flow on_header(const core::Header& h) override {
     summary_.header(h);
     out_.buffer().append(
         "database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry\n");
     return line_done();
-  }
-  Flow on_function(std::string_view, std::string_view) override {
-    summary_.function();
-    return Flow::next;
-  }
-  Flow on_module_aux_begin(const core::ModuleInfo&, std::uint64_t) override {
-    summary_.module_aux();
-    return Flow::next;
   }
   Flow on_key_begin(const core::KeyInfo& k) override {
     summary_.key(k);

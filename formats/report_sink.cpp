@@ -213,10 +213,10 @@ std::string shown_key(const KeyRow& r) {
   return s;
 }
 
-class ReportSink final : public Sink {
+class ReportSink final : public CountingSink {
  public:
   ReportSink(OutBuffer& out, const ReportOptions& o)
-      : Sink(out),
+      : CountingSink(out),
         o_(o),
         top_memory_(o.top, by_memory),
         top_len_(o.top, by_len),
@@ -247,14 +247,6 @@ class ReportSink final : public Sink {
     } else if (field == "valkey-ver") {
       valkey_ver_ = std::string(value.substr(0, 64));
     }
-    return Flow::next;
-  }
-  Flow on_function(std::string_view, std::string_view) override {
-    summary_.function();
-    return Flow::next;
-  }
-  Flow on_module_aux_begin(const core::ModuleInfo&, std::uint64_t) override {
-    summary_.module_aux();
     return Flow::next;
   }
   Flow on_key_begin(const core::KeyInfo& k) override {

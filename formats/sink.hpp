@@ -65,6 +65,29 @@ class Sink : public core::RdbVisitor {
   std::uint64_t metadata_dropped_ = 0;
 };
 
+// A sink that takes no values (keys, --check, memory, report): it counts what the summary
+// counts, and answers each key as on_key_begin says (Flow::skip or Flow::facts).
+class CountingSink : public Sink {
+ public:
+  using Sink::Sink;
+  core::Flow on_header(const core::Header& h) override {
+    summary_.header(h);
+    return core::Flow::next;
+  }
+  core::Flow on_function(std::string_view, std::string_view) override {
+    summary_.function();
+    return core::Flow::next;
+  }
+  core::Flow on_module_aux_begin(const core::ModuleInfo&, std::uint64_t) override {
+    summary_.module_aux();
+    return core::Flow::next;
+  }
+  core::Flow on_end(const core::EndInfo& e) override {
+    summary_.end(e);
+    return core::Flow::next;
+  }
+};
+
 std::unique_ptr<Sink> make_json_sink(OutBuffer& out);
 std::unique_ptr<Sink> make_human_sink(OutBuffer& out);
 std::unique_ptr<Sink> make_resp_sink(OutBuffer& out);
