@@ -1,7 +1,12 @@
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,8 +16,63 @@
 #include "core/rdb_format.hpp"
 
 namespace redis_repl::cli {
+namespace {
+
+// The help's width: the terminal's, else $COLUMNS, else 80 (at least 60, at most 200).
+std::size_t help_width() {
+  std::size_t width = 80;
+  winsize ws{};
+  if (::isatty(STDOUT_FILENO) == 1 && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col) {
+    width = ws.ws_col;
+  } else if (const char* columns = std::getenv("COLUMNS")) {
+    const long n = std::strtol(columns, nullptr, 10);
+    if (n > 0) width = static_cast<std::size_t>(n);
+  }
+  return std::clamp<std::size_t>(width, 60, 200);
+}
+
+// Help with every description wrapped at word boundaries to the width; CLI11 indents each
+// new line of a description to its column.
+class WrappingFormatter final : public CLI::Formatter {
+ public:
+  explicit WrappingFormatter(std::size_t width) : width_(width) { column_width(32); }
+  std::string make_option_desc(const CLI::Option* opt) const override {
+    return wrap(CLI::Formatter::make_option_desc(opt), width_ > 32 + 20 ? width_ - 32 - 1 : 20);
+  }
+  std::string make_description(const CLI::App* app) const override {
+    const std::string d = app->get_description();
+    return d.empty() ? d : wrap(d, width_) + "\n";
+  }
+
+ private:
+  static std::string wrap(const std::string& text, std::size_t room) {
+    std::string out;
+    std::size_t line = 0;
+    std::size_t at = 0;
+    while (at < text.size()) {
+      std::size_t end = text.find(' ', at);
+      if (end == std::string::npos) end = text.size();
+      const std::string_view word(text.data() + at, end - at);
+      if (line > 0 && line + 1 + word.size() > room) {
+        out.push_back('\n');
+        line = 0;
+      } else if (line > 0) {
+        out.push_back(' ');
+        ++line;
+      }
+      out.append(word);
+      line += word.size();
+      at = end + 1;
+    }
+    return out;
+  }
+  std::size_t width_;
+};
+
+}  // namespace
 
 void register_all(CLI::App& app, Runner& runner) {
+  app.formatter(std::make_shared<WrappingFormatter>(help_width()));
   app.set_help_flag("--help", "Print this help and exit");
   app.set_version_flag("--version",
                        std::string("redis-repl ") + REDIS_REPL_VERSION + " (reads RDB versions " +

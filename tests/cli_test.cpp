@@ -499,3 +499,27 @@ TEST_CASE("cli: mistakes get hints: the nearest subcommand or flag, --file for a
   CHECK(v.err.find("--db") != std::string::npos);
   CHECK(v.err.find("use --file") == std::string::npos);
 }
+
+TEST_CASE("cli: --help is wrapped to the terminal's width, or $COLUMNS") {
+  for (const char* sub : {"tail", "dump-rdb", "lag-check"}) {
+    for (const int width : {60, 100, 160}) {
+      const auto r = redis_repl::test::run_program(
+          {"env", "COLUMNS=" + std::to_string(width), REDIS_REPL_BINARY, sub, "--help"});
+      CAPTURE(sub);
+      CAPTURE(width);
+      REQUIRE(r.exit_code == 0);
+      std::istringstream in(r.out);
+      std::size_t longest = 0;
+      for (std::string line; std::getline(in, line);) {
+        // Only a word longer than the room (a URI template) may stand past the width alone.
+        const std::size_t text = line.find_first_not_of(' ');
+        const bool one_word =
+            text != std::string::npos && line.find(' ', text) == std::string::npos;
+        if (!one_word) CHECK_MESSAGE(line.size() <= static_cast<std::size_t>(width), line);
+        longest = std::max(longest, line.size());
+      }
+      // The room is used: a wide terminal gets longer lines than a narrow one.
+      if (width == 160) CHECK(longest > 100);
+    }
+  }
+}
