@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/output_file.hpp"
@@ -26,24 +28,22 @@ ResumePoint read_state(const std::string& path) {
     throw Fatal(ExitCode::io, "cannot read state file '" + path + "': " + std::strerror(errno));
   }
   char buf[512];
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  const ssize_t n = ::read(fd, buf, sizeof buf);
   ::close(fd);
   const std::string text(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
-  auto field = [&](const char* name) -> std::string {
-    const std::string key = std::string("\"") + name + "\":";
-    const std::size_t at = text.find(key);
-    if (at == std::string::npos) return {};
-    std::size_t b = at + key.size();
-    if (b < text.size() && text[b] == '"') ++b;
-    const std::size_t e = text.find_first_of("\",}", b);
-    return text.substr(b, e - b);
-  };
-  p.replid = field("replid");
-  const std::string db = field("db");
-  if (db == "null") p.db = core::unknown_db;
-  if (!core::parse_decimal(field("offset"), p.offset) ||
-      (db != "null" && !core::parse_decimal(db, p.db)))
-    p = ResumePoint{};
+  // Read as JSON (what is not an object with these fields is not a state file of ours).
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_object() && j.value("replid", nlohmann::json()).is_string() &&
+      j.value("offset", nlohmann::json()).is_number_integer() && j.contains("db") &&
+      (j["db"].is_null() || j["db"].is_number_unsigned())) {
+    p.replid = j["replid"].get<std::string>();
+    p.offset = j["offset"].get<std::int64_t>();
+    p.db = j["db"].is_null() ? core::unknown_db : j["db"].get<std::uint64_t>();
+  }
+  const bool hex = std::all_of(p.replid.begin(), p.replid.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (!hex) p = ResumePoint{};
   if (p.replid.size() != 40 || p.offset < 0)
     throw Fatal(ExitCode::usage, "state file '" + path + "' is not one redis-repl wrote");
   return p;
