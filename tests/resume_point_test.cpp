@@ -24,7 +24,7 @@ std::string temp_path() {
 
 }  // namespace
 
-TEST_CASE("resume point: the state file written is read back; anything else is refused") {
+TEST_CASE("resume point: the state file written is read back, anything else is refused") {
   using redis_repl::cli::ResumePoint;
   const std::string path = temp_path();
   const std::string replid(40, 'a');
