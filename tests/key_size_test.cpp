@@ -158,11 +158,8 @@ std::vector<std::string> sizes_of(const std::string& data, redis_repl::core::Flo
 }  // namespace
 
 TEST_CASE("key_size: sizes from blob facts equal sizes from elements, for every corpus file") {
+  SKIP_WITHOUT_CORPUS();
   const auto files = redis_repl::test::all_rdb_fixtures();
-  if (files.empty()) {
-    MESSAGE("skipped: the shared RDB corpus is absent");
-    return;
-  }
   int compared = 0, keys = 0;
   for (const std::string& name : files) {
     const std::string data =

@@ -38,6 +38,7 @@ RdbLimits sized(std::string_view data) {
 }  // namespace
 
 TEST_CASE("rdb_parser: a split anywhere gives the same events (every split point)") {
+  SKIP_WITHOUT_CORPUS();
   const std::vector<std::string> files = fixtures_up_to(1500);
   REQUIRE(files.size() > 60);
   for (const std::string& f : files) {
@@ -59,6 +60,7 @@ TEST_CASE("rdb_parser: a split anywhere gives the same events (every split point
 }
 
 TEST_CASE("rdb_parser: byte-at-a-time and random splits over the larger fixtures") {
+  SKIP_WITHOUT_CORPUS();
   std::mt19937_64 rng(42);
   int n = 0;
   for (const std::string& f : all_rdb_fixtures()) {
@@ -81,6 +83,7 @@ TEST_CASE("rdb_parser: byte-at-a-time and random splits over the larger fixtures
 }
 
 TEST_CASE("rdb_parser: a truncated file is a clean truncation error after the same events") {
+  SKIP_WITHOUT_CORPUS();
   for (const std::string& f : fixtures_up_to(20000)) {
     CAPTURE(f);
     const std::string data = read_file(fixtures_dir() + "/" + f);
@@ -108,6 +111,7 @@ TEST_CASE("rdb_parser: a truncated file is a clean truncation error after the sa
 }
 
 TEST_CASE("rdb_parser: flipped bytes give a clean error or a clean parse, and the CRC sees them") {
+  SKIP_WITHOUT_CORPUS();
   std::mt19937_64 rng(7);
   int detected = 0, flips = 0;
   for (const std::string& f : fixtures_up_to(64 * 1024)) {

@@ -1,6 +1,9 @@
 #include "support/fixtures.hpp"
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,6 +18,20 @@ namespace fs = std::filesystem;
 using core::Flow;
 
 std::string fixtures_dir() { return REDIS_REPL_SOURCE_DIR "/../shared/fixtures/rdb"; }
+
+bool corpus_missing() {
+  std::error_code ec;
+  if (std::filesystem::is_directory(fixtures_dir(), ec)) return false;
+  const char* ci = std::getenv("CI");
+  if (ci && std::string_view(ci) == "true") {
+    FAIL_CHECK("the shared RDB corpus is absent (" << fixtures_dir() << "), and CI has it");
+  } else {
+    MESSAGE(
+        "skipped: the shared RDB corpus is absent (../shared/fixtures/rdb beside the "
+        "checkout)");
+  }
+  return true;
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
