@@ -195,11 +195,9 @@ void KeySizer::blob(const BlobFacts& b) {
   if (info_.rdb_type == RdbType::list_quicklist_2) {
     ++nodes_;
     nodes_memory_ += quicklist_node_size + allocation_size(b.bytes);
-    blob_bytes_ = b.bytes;  // the last node's (a list of one node may be a listpack)
-  } else {
-    blob_bytes_ = b.bytes;
-    lp_bytes_ = b.bytes;
   }
+  // The listpack or intset as stored; of a list, its last node (one node may be a listpack).
+  lp_bytes_ = b.bytes;
 }
 
 void KeySizer::string_value(std::string_view v) {
@@ -329,8 +327,8 @@ KeySize KeySizer::end(const KeyInfo& k, std::uint64_t end_offset) {
       break;
     case ValueType::list:
       if (layout_7_2_ && nodes_ == 1) {
-        // (From RDB 10 on, the one node as stored: blob_bytes_.)
-        value = robj_size + allocation_size(verbatim_ ? blob_bytes_ : node_bytes_);
+        // (From RDB 10 on, the one node as stored.)
+        value = robj_size + allocation_size(verbatim_ ? lp_bytes_ : node_bytes_);
         size_.encoding = "listpack";
         break;
       }
@@ -341,7 +339,7 @@ KeySize KeySizer::end(const KeyInfo& k, std::uint64_t end_offset) {
     case ValueType::set:
     case ValueType::hash:
       if (t == RdbType::set_intset) {
-        value = robj_size + allocation_size(blob_bytes_);
+        value = robj_size + allocation_size(lp_bytes_);
         size_.encoding = "intset";
       } else if (is_hashtable(t) && layout_7_2_ && info_.type == ValueType::set) {
         const std::uint64_t buckets = std::max<std::uint64_t>(4, std::bit_ceil(size_.len));

@@ -90,7 +90,6 @@ class KeySizer {
   // A set, sorted set or hash in a listpack or intset, or a list of listpack nodes, sized from
   // its blobs (BlobFacts) rather than its elements.
   bool verbatim_ = false;
-  std::uint64_t blob_bytes_ = 0;
   // String.
   bool int_string_ = false;
   // Listpack-shaped encodings.

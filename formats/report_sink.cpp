@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/bytes.hpp"
 #include "formats/json_writer.hpp"
 #include "formats/sink.hpp"
 #include "formats/text_encoding.hpp"
@@ -232,16 +233,9 @@ class ReportSink final : public CountingSink {
   }
   Flow on_aux(std::string_view field, std::string_view value) override {
     if (field == "ctime") {
-      std::int64_t v = 0;
-      bool ok = !value.empty();
-      for (char c : value) {
-        if (c < '0' || c > '9' || v > 1'000'000'000'000) {
-          ok = false;
-          break;
-        }
-        v = v * 10 + (c - '0');
-      }
-      if (ok) saved_ms_ = v * 1000;
+      std::int64_t seconds = 0;
+      if (core::parse_decimal(value, seconds) && seconds >= 0 && seconds < (1LL << 40))
+        saved_ms_ = seconds * 1000;
     } else if (field == "redis-ver" && !valkey_ver_) {
       writer_ = std::string(value.substr(0, 64));
     } else if (field == "valkey-ver") {
@@ -294,14 +288,10 @@ class ReportSink final : public CountingSink {
 
  private:
   Totals& db_totals(std::uint64_t db) {
-    for (auto& [n, t] : dbs_)
-      if (n == db) return t;
-    dbs_.emplace_back(db, Totals{});
-    std::sort(dbs_.begin(), dbs_.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& [n, t] : dbs_)
-      if (n == db) return t;
-    return dbs_.front().second;  // not reached
+    auto it = std::lower_bound(dbs_.begin(), dbs_.end(), db,
+                               [](const auto& d, std::uint64_t n) { return d.first < n; });
+    if (it == dbs_.end() || it->first != db) it = dbs_.insert(it, {db, Totals{}});
+    return it->second;
   }
   Totals& encoding_totals(ValueType type, std::string_view encoding) {
     for (auto& e : encodings_)
