@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -300,6 +301,58 @@ TEST_CASE("fixtures: every key agrees with what a real server loaded") {
   }
   MESSAGE("compared " << compared_files << " files, " << compared_keys << " keys");
   CHECK(compared_keys > 5000);
+}
+
+// No server here loads a VALKEY080 file, so the Valkey 9.0.1 file of the corpus has no ground
+// truth of its own. Its source project (HDT3213/rdb) ships its own reading beside it
+// (peer-expected/valkey_hash2_with_hfe.json, where a field expiry of 0 means "none"): the values
+// and the field expiries must agree with it, and with the file's AOF rewrite there, which gives
+// only F1 and F2 an HPEXPIREAT.
+TEST_CASE("fixtures: the Valkey 9 file agrees with its source project's own reading") {
+  SKIP_WITHOUT_CORPUS();
+  const std::string dir = fixtures_dir() + "/public/hdt3213-rdb/";
+  const json peer = json::parse(read_file(dir + "peer-expected/valkey_hash2_with_hfe.json"));
+  REQUIRE(peer.size() == 1);
+  const json& want = peer.at(0);
+
+  std::vector<json> keys;
+  std::istringstream lines(dump_json(read_file(dir + "valkey_hash2_with_hfe.rdb"), 7));
+  for (std::string line; std::getline(lines, line);) {
+    const json j = json::parse(line);
+    if (j.at("kind") == "key") keys.push_back(j);
+    if (j.at("kind") == "end") CHECK(j.at("checksum") == "ok");
+  }
+  REQUIRE(keys.size() == 1);
+  const json& got = keys[0];
+  CHECK(got.at("key") == want.at("key"));
+  CHECK(got.at("type") == want.at("type"));
+  CHECK(got.at("db") == want.at("db"));
+  CHECK(got.at("expire_ms").is_null());
+
+  // field -> value, expiry (0: none; ours writes no third element then, -1 in the file)
+  std::map<std::string, std::pair<std::string, std::int64_t>> fields;
+  for (const json& f : got.at("value")) {
+    fields[f.at(0).get<std::string>()] = {f.at(1).get<std::string>(),
+                                          f.size() > 2 ? f.at(2).get<std::int64_t>() : 0};
+    if (f.size() > 2) CHECK(f.at(2).get<std::int64_t>() > 0);
+  }
+  REQUIRE(fields.size() == want.at("hash").size());
+  for (const auto& [field, value] : want.at("hash").items()) {
+    CAPTURE(field);
+    REQUIRE(fields.count(field) == 1);
+    CHECK(fields[field].first == value.get<std::string>());
+    CHECK(fields[field].second == want.at("expire").at(field).get<std::int64_t>());
+  }
+
+  // The AOF rewrite: one HPEXPIREAT per field with an expiry, at the same millisecond.
+  const std::string aof = read_file(dir + "peer-expected/valkey_hash2_with_hfe.aof");
+  for (const auto& [field, entry] : fields) {
+    CAPTURE(field);
+    const std::string ms = std::to_string(entry.second);
+    const std::string cmd = "HPEXPIREAT\r\n$9\r\nhash2-hfe\r\n$" + std::to_string(ms.size()) +
+                            "\r\n" + ms + "\r\n$6\r\nFIELDS\r\n$1\r\n1\r\n$2\r\n" + field + "\r\n";
+    CHECK((aof.find(cmd) != std::string::npos) == (entry.second != 0));
+  }
 }
 
 TEST_CASE("fixtures: files without ground truth parse or fail with the documented error") {
