@@ -4,7 +4,8 @@
 //   before it (to the old master), during it (to the new master, from the moment the sentinels
 //   name it) and after it appears exactly once and in order, with one failover line; and the
 //   failover after the master crashed (SIGKILL) the same way;
-// * lag-check --sentinel judges the new topology and never judges tail's link;
+// * lag-check --sentinel judges the new topology and never judges tail's link; with --watch it
+//   moves from the old master to the new one across a crash and failover;
 // * Sentinel does not take tail's link for a replica: after tail exits, no sentinel lists a
 //   replica it left behind, nor wrote one into its configuration;
 // * dump-rdb finds the master the same way, also over TLS (sentinels and master alike);
@@ -73,6 +74,32 @@ auto set_of(int n) {
     const json j = json::parse(line, nullptr, false);
     return j.is_object() && j.value("kind", "") == "command" && j.value("command", "") == "set" &&
            j["args"].size() == 2 && j["args"][0] == key;
+  };
+}
+
+// The values of the SETs of keys w:<n> in tail's output, in the order seen.
+std::vector<int> writes_seen(const std::vector<json>& lines) {
+  std::vector<int> seen;
+  for (const json& j : of_kind(lines, "command"))
+    if (j["command"] == "set" && j["args"][0].get<std::string>().starts_with("w:"))
+      seen.push_back(std::stoi(j["args"][1].get<std::string>()));
+  return seen;
+}
+
+// 0, 1, ..., n - 1: every write once and in order.
+std::vector<int> first_writes(int n) {
+  std::vector<int> v(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = i;
+  return v;
+}
+
+// A lag-check JSON sample judging the master at this port.
+auto sample_of_master(int port) {
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  return [address](std::string_view line) {
+    const json j = json::parse(line, nullptr, false);
+    return j.is_object() && j.contains("master") && j["master"].is_object() &&
+           j["master"].value("address", "") == address;
   };
 }
 
@@ -207,13 +234,7 @@ SERVER_TEST_CASE("sentinel: tail through SENTINEL FAILOVER, lag-check after it, 
 
   // Each write exactly once, in order; one failover line, from the old master to the new.
   const std::vector<json> lines = parse_json_lines(tail.lines());
-  std::vector<int> seen;
-  for (const json& j : of_kind(lines, "command"))
-    if (j["command"] == "set" && j["args"][0].get<std::string>().starts_with("w:"))
-      seen.push_back(std::stoi(j["args"][1].get<std::string>()));
-  std::vector<int> expected(static_cast<std::size_t>(written));
-  for (int i = 0; i < written; ++i) expected[static_cast<std::size_t>(i)] = i;
-  CHECK(seen == expected);
+  CHECK(writes_seen(lines) == first_writes(written));
   // The sentinels' hellos (a PUBLISH every 2 s) went through the feed, hidden as housekeeping.
   for (const json& j : of_kind(lines, "command")) CHECK(j["command"] != "publish");
   const std::vector<json> failovers = of_kind(lines, "failover");
@@ -253,6 +274,12 @@ SERVER_TEST_CASE("sentinel: tail follows the failover that follows a master's cr
 
   BackgroundProcess tail(cmd({binary, "tail", "--line-buffered"}, sentinels.flags()));
   tail.wait_for_line(kind_is("sync"), 20s, "tail's sync line");
+  // lag-check --watch finds the master again for every sample: it judges the old master, then
+  // (once the sentinels have promoted the replica) the new one, without being restarted.
+  BackgroundProcess watch(cmd({binary, "lag-check", "--watch", "0.5", "--format", "json",
+                               "--probe-timeout", "1", "--min-replicas", "0"},
+                              sentinels.flags()));
+  watch.wait_for_line(sample_of_master(old_port), 20s, "a sample of the old master");
   int written = 0;
   {
     RespClient m = set.master().client();
@@ -271,18 +298,22 @@ SERVER_TEST_CASE("sentinel: tail follows the failover that follows a master's cr
       must(m, {"SET", "w:" + std::to_string(written), std::to_string(written)});
   }
   tail.wait_for_line(set_of(written - 1), 30s, "the writes after the failover");
+  watch.wait_for_line(sample_of_master(promoted), 30s, "a sample of the new master");
+  watch.signal(SIGTERM);
+  CHECK(watch.wait(10s) == 143);
+  INFO("lag-check's stderr: " << watch.err());
+  // One JSON document per line throughout: the samples while no master could be reached are
+  // UNKNOWN in the same format, never a crash or a stray line.
+  for (const std::string& line : watch.lines()) {
+    CAPTURE(line);
+    CHECK(json::parse(line, nullptr, false).is_object());
+  }
   tail.signal(SIGTERM);
   CHECK(tail.wait(10s) == 143);
   INFO("tail's stderr: " << tail.err());
 
   const std::vector<json> lines = parse_json_lines(tail.lines());
-  std::vector<int> seen;
-  for (const json& j : of_kind(lines, "command"))
-    if (j["command"] == "set" && j["args"][0].get<std::string>().starts_with("w:"))
-      seen.push_back(std::stoi(j["args"][1].get<std::string>()));
-  std::vector<int> expected(static_cast<std::size_t>(written));
-  for (int i = 0; i < written; ++i) expected[static_cast<std::size_t>(i)] = i;
-  CHECK(seen == expected);
+  CHECK(writes_seen(lines) == first_writes(written));
   const std::vector<json> failovers = of_kind(lines, "failover");
   REQUIRE(failovers.size() == 1);
   CHECK(failovers[0]["from"] == "127.0.0.1:" + std::to_string(old_port));
