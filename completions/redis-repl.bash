@@ -38,7 +38,7 @@ _redis_repl() {
     local connection='-h --host -p --port -s --socket -a --pass --user --askpass
         --no-auth-warning -u --uri --timeout --tls --cacert --cacertdir --cert --key --sni
         --insecure --tls-no-verify-name --tls-ciphers --tls-ciphersuites --sentinel
-        --master-name --sentinel-user --sentinel-pass'
+        --master-name --sentinel-user --sentinel-pass --cluster --cluster-node'
 
     if [[ -n $subcommand ]]; then
         # Values of the connection options.
@@ -62,7 +62,7 @@ _redis_repl() {
                 ;;
             -p | --port | -a | --pass | --user | --timeout | -n | --dbnum | --sni | \
                 --tls-ciphers | --tls-ciphersuites | --sentinel | --master-name | \
-                --sentinel-user | --sentinel-pass)
+                --sentinel-user | --sentinel-pass | --cluster-node)
                 return 0 # a number or a secret: nothing to offer
                 ;;
         esac
@@ -119,13 +119,14 @@ _redis_repl() {
                     COMPREPLY=($(compgen -W 'string list set zset hash stream module' -- "$cur"))
                     return 0
                     ;;
-                --db | --match | --largest | --top | --prefix-separators | --prefix-depth)
+                --db | --match | --largest | --top | --prefix-separators | --prefix-depth | \
+                    --parallel)
                     return 0 # a number, a glob or characters: nothing to offer
                     ;;
             esac
             COMPREPLY=($(compgen -W "$connection -n --dbnum --file -o --output --format --check --db
                 --match --type --largest --top --prefix-separators --prefix-depth --report-format
-                -q --quiet --help" -- "$cur"))
+                -q --quiet --parallel --help" -- "$cur"))
             ;;
         lag-check)
             case $prev in
