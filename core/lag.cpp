@@ -164,4 +164,48 @@ Verdict judge(const ReplicaLag& r, const Thresholds& t) {
   return v;
 }
 
+Verdict combine_shards(const std::vector<ShardVerdict>& shards) {
+  Verdict v;
+  for (const ShardVerdict& s : shards) {
+    v.status = worst(v.status, s.verdict.status);
+    if (s.verdict.status == Status::ok) continue;
+    std::string why = "shard " + s.shard + ":";
+    for (std::size_t i = 0; i < s.verdict.reasons.size(); ++i)
+      why += (i ? "; " : " ") + s.verdict.reasons[i];
+    if (s.verdict.reasons.empty()) why += " " + std::string(status_name(s.verdict.status));
+    v.reasons.push_back(std::move(why));
+  }
+  return v;
+}
+
+void OffsetProbes::sent(Clock::time_point t0, std::int64_t master_offset) {
+  probes_.push_back(Probe{t0, master_offset, std::nullopt});
+}
+
+void OffsetProbes::seen(std::int64_t replica_offset, Clock::time_point at) {
+  for (Probe& p : probes_)
+    if (!p.arrived && replica_offset >= p.target) p.arrived = std::max(at, p.t0);
+}
+
+bool OffsetProbes::complete() const noexcept {
+  return std::all_of(probes_.begin(), probes_.end(), [](const Probe& p) { return p.arrived; });
+}
+
+std::vector<double> OffsetProbes::seconds() const {
+  std::vector<double> out;
+  for (const Probe& p : probes_)
+    if (p.arrived) out.push_back(std::chrono::duration<double>(*p.arrived - p.t0).count());
+  return out;
+}
+
+std::optional<double> OffsetProbes::waited(Clock::time_point end) const {
+  for (const Probe& p : probes_)
+    if (!p.arrived) return std::chrono::duration<double>(std::max(end, p.t0) - p.t0).count();
+  return std::nullopt;
+}
+
+bool probe_needs_write(std::optional<std::int64_t> previous, std::int64_t current) noexcept {
+  return !previous || current <= *previous;
+}
+
 }  // namespace redis_repl::core

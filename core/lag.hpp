@@ -92,6 +92,48 @@ Verdict judge(const ReplicaLag& r, const Thresholds& t);
 // `found` counts the replicas measured or listed (not inspectors, not our own link).
 Verdict judge_replica_count(std::int64_t found, std::int64_t min_replicas);
 
+// One verdict for a cluster: the worst shard's status, and a reason per shard that is not OK
+// ("shard 3f2a...: 127.0.0.1:7004: 2.000 s behind"), in the order given.
+struct ShardVerdict {
+  std::string shard;  // the shard's label
+  Verdict verdict;    // its replicas' and its replica count's, combined
+};
+Verdict combine_shards(const std::vector<ShardVerdict>& shards);
+
+// Time lag without PUBLISH (cluster mode, where PUBLISH travels over the cluster bus, not the
+// replication stream): a probe is the master's master_repl_offset read at a time t0, and it has
+// reached a replica once the replica's own offset (its INFO's slave_repl_offset) is at least that.
+// The time is from t0 to the poll that saw it: an upper bound, within one poll of the truth.
+// One OffsetProbes per replica; the I/O (reading offsets, polling) is the caller's.
+class OffsetProbes {
+ public:
+  void sent(Clock::time_point t0, std::int64_t master_offset);
+  // The replica's offset as one poll read it at `at`: every probe it has reached arrives at `at`.
+  void seen(std::int64_t replica_offset, Clock::time_point at);
+  bool complete() const noexcept;       // every probe sent has arrived
+  std::vector<double> seconds() const;  // the arrived probes' delays
+  // When a probe has not arrived: how long since the first such one was sent, as of `end`.
+  std::optional<double> waited(Clock::time_point end) const;
+  std::size_t size() const noexcept { return probes_.size(); }
+
+ private:
+  struct Probe {
+    Clock::time_point t0;
+    std::int64_t target = 0;
+    std::optional<Clock::time_point> arrived;
+  };
+  std::vector<Probe> probes_;
+};
+
+// Whether a probe must write to make the master's offset move: when it has not moved since the
+// last look (nothing else is writing), a replica would have "reached" it before it was sent, and
+// the probe would time only the poll. `previous` is empty at the first look.
+bool probe_needs_write(std::optional<std::int64_t> previous, std::int64_t current) noexcept;
+
+// The key an offset probe writes on a cluster master: "__redis-repl:lag:{TAG}", with TAG chosen
+// so that the key hashes to `slot` (a slot the master owns; see core/cluster.hpp key_slot).
+std::string probe_key_for_slot(std::uint16_t slot);
+
 // Seconds for messages: three decimals, or three significant digits below a millisecond, so that
 // a delay that is not zero never reads "0.000".
 std::string format_seconds(double s);

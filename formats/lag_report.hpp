@@ -14,6 +14,8 @@ enum class LagFormat : std::uint8_t { human, json, nagios, prometheus };
 bool parse_lag_format(std::string_view name, LagFormat& out) noexcept;
 
 struct LagResult {
+  std::string shard;  // --cluster: the shard's id (core/cluster.hpp); empty otherwise
+  std::string node;   // --cluster: the master's node id
   std::string master;
   std::string error;  // the master could not be measured
   std::int64_t master_offset = 0;
@@ -28,9 +30,27 @@ struct LagResult {
   std::int64_t min_replicas = 0;
 };
 
+// lag-check --cluster: one LagResult per master shard, one verdict for all (the worst).
+struct ClusterLagResult {
+  std::string seeds;  // the seed nodes as given, for the output's heading
+  std::string error;  // the cluster could not be discovered: UNKNOWN
+  std::vector<LagResult> shards;
+  core::Status status = core::Status::ok;
+  std::vector<std::string> reasons;  // one per shard not OK (core::combine_shards)
+  std::int64_t unix_ms = 0;
+  double duration_s = 0;
+  std::int64_t min_replicas = 0;  // per shard
+};
+
+// The one-line summary of a result: its error, what is wrong with it, or how many replicas are
+// in step.
+std::string lag_summary(const LagResult& r);
+
 // Appends the result. watch: one line per sample for people (--watch) instead of the table; the
 // other formats are one line (json, nagios) or one exposition (prometheus) either way.
 void write_lag(std::string& out, const LagResult& r, LagFormat f, const core::Thresholds& t,
                bool watch = false);
+void write_cluster_lag(std::string& out, const ClusterLagResult& r, LagFormat f,
+                       const core::Thresholds& t, bool watch = false);
 
 }  // namespace redis_repl::formats

@@ -1,5 +1,6 @@
 #include "core/net/lag_probe.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -127,8 +128,88 @@ struct Target {
   Endpoint endpoint;
   ReplicaLag lag;
   std::unique_ptr<Client> client;
-  std::vector<std::optional<Clock::time_point>> arrivals;
+  std::vector<std::optional<Clock::time_point>> arrivals;  // Timing::publish
+  OffsetProbes offsets;                                    // Timing::offset
 };
+
+// Timing::offset: each probe reads the master's offset (after a write of our own when nothing
+// else moved it), then the replicas are polled until their own offsets reach it. Empty, or why
+// the master could not be asked.
+std::string offset_probes(asio::io_context& io, Client& master, const LagProbeConfig& config,
+                          std::vector<Target>& targets, LagReport& report) {
+  auto step = [&] { return Clock::now() + config.query_timeout; };
+  auto master_offset = [&](std::int64_t& out) {
+    std::map<std::string, std::string, std::less<>> info;
+    std::string e = info_replication(master, info, step());
+    if (e.empty()) {
+      const auto o = number<std::int64_t>(info, "master_repl_offset");
+      if (!o) e = "INFO has no master_repl_offset";
+      out = o.value_or(0);
+    }
+    return e.empty() ? e : report.master + ": " + e;
+  };
+  auto pending = [&](const Target& t) { return t.client && !t.offsets.complete(); };
+  // One round: INFO replication on every replica still behind a probe.
+  auto poll_round = [&] {
+    for (Target& t : targets) {
+      if (!pending(t)) continue;
+      std::map<std::string, std::string, std::less<>> rinfo;
+      const std::string e = info_replication(*t.client, rinfo, step());
+      const Clock::time_point at = Clock::now();
+      if (!e.empty()) {
+        t.lag.error = "INFO while polling its offset: " + e;
+        t.client.reset();  // its probes stay missing: judged as not delivered
+        continue;
+      }
+      if (const auto o = number<std::int64_t>(rinfo, "slave_repl_offset")) t.offsets.seen(*o, at);
+    }
+  };
+  auto poll_until = [&](Deadline until, bool stop_when_done) {
+    for (;;) {
+      poll_round();
+      const bool done = std::none_of(targets.begin(), targets.end(), pending);
+      if ((stop_when_done && done) || Clock::now() >= until) return;
+      run_until(io, std::min(until, Clock::now() + config.poll_interval), [] { return false; });
+    }
+  };
+  std::optional<std::int64_t> last = report.master_offset;
+  bool may_write = !config.write_key.empty();
+  for (int i = 0; i < config.probes; ++i) {
+    if (i) poll_until(Clock::now() + config.interval, false);
+    const Clock::time_point t0 = Clock::now();
+    std::int64_t offset = 0;
+    if (std::string e = master_offset(offset); !e.empty()) return e;
+    if (may_write && probe_needs_write(last, offset)) {
+      Reply r;
+      const std::string e = master.command(
+          {"SET", config.write_key, "lag-check probe " + std::to_string(i), "PX", "10000"}, r,
+          step());
+      if (!e.empty()) return report.master + ": SET " + config.write_key + ": " + e;
+      if (r.is_error()) {
+        // Not allowed to write (ACL, a read-only user) or the slot moved: the probes go on
+        // timing whatever is in flight, which may be nothing.
+        report.notes.push_back(report.master + ": cannot write the probe key " + config.write_key +
+                               " (" + r.str + "); timing without writes");
+        may_write = false;
+      } else if (std::string m = master_offset(offset); !m.empty()) {
+        return m;
+      }
+    }
+    last = offset;
+    for (Target& t : targets) {
+      ++t.lag.probes_sent;
+      if (t.client) t.offsets.sent(t0, offset);
+    }
+  }
+  poll_until(Clock::now() + config.timeout, true);
+  const Clock::time_point end = Clock::now();
+  for (Target& t : targets) {
+    if (t.offsets.size() == 0) continue;  // never polled: its error says why
+    t.lag.probe_seconds = t.offsets.seconds();
+    t.lag.probe_waited_s = t.offsets.waited(end);
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -210,6 +291,7 @@ LagReport measure_lag(const LagProbeConfig& config) {
     r.last_io_s = number<std::int64_t>(rinfo, "master_last_io_seconds_ago");
     r.sync_in_progress = rinfo["master_sync_in_progress"] == "1";
     r.replica_offset = number<std::int64_t>(rinfo, "slave_repl_offset");
+    if (config.timing == LagProbeConfig::Timing::offset) continue;  // polled, not subscribed
     // 3. Subscribe, so the probes can be timed as they arrive.
     Reply sub;
     e = t.client->command({"SUBSCRIBE", channel}, sub, step());
@@ -227,6 +309,16 @@ LagReport measure_lag(const LagProbeConfig& config) {
     });
   }
   for (Target& t : targets) derive_lag_bytes(t.lag, report.master_offset);
+
+  if (config.timing == LagProbeConfig::Timing::offset) {
+    report.error = offset_probes(io, master, config, targets, report);
+    for (Target& t : targets) {
+      if (t.client) t.client->close();
+      report.replicas.push_back(std::move(t.lag));
+    }
+    master.close();
+    return report;
+  }
 
   // Our own link, joined before the probes go out.
   std::unique_ptr<SelfLink> self;
