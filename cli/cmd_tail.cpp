@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,19 @@ class TailHandler final : public core::net::SessionHandler {
     for (const std::string& c : o.exclude_commands) excluded_.push_back(lower(c));
   }
 
+  // tail --cluster: this handler is one shard's, among others sharing the sink and the output.
+  // Its lines are labelled with origin; --count counts the lines of all of them (counter);
+  // its resume point goes to save (the one state file holds every shard's); is_migration
+  // tells slot migration from writes.
+  void share(formats::Origin* origin, std::uint64_t* counter,
+             std::function<void(const ResumePoint&, bool sync)> save,
+             std::function<bool(const core::Event&)> is_migration) {
+    origin_ = origin;
+    printed_ = counter;
+    save_ = std::move(save);
+    is_migration_ = std::move(is_migration);
+  }
+
   void attach(core::Replica& r, bool resuming) {
     replica_ = &r;
     resuming_ = resuming;
@@ -99,15 +113,19 @@ class TailHandler final : public core::net::SessionHandler {
         streamed_ = true;  // from here on, a lost link is mended by reconnecting
         // A report is of the snapshot: it is written, and there is no feed to follow.
         return emit(e) && !o_.snapshot_only;
-      case core::Event::Kind::command:
+      case core::Event::Kind::command: {
         written_to_ = e.end_offset;
         if (!e.noise) data_end_ = e.end_offset;
-        if (wanted(e)) {
+        const bool migration = is_migration_ && !e.noise && is_migration_(e);
+        if (origin_) origin_->migration = migration;
+        if ((!migration || o_.noise) && wanted(e)) {
           if (!emit(e)) return false;
-          ++printed_;
+          ++*printed_;
         }
+        if (origin_) origin_->migration = false;
         // Stop only at a command boundary outside a transaction, so a resume misses nothing.
-        return !(o_.count && printed_ >= o_.count && e.end_offset == replica_->boundary());
+        return !(count_reached() && e.end_offset == replica_->boundary());
+      }
       case core::Event::Kind::failed:
         failure_ = e;
         return false;
@@ -163,7 +181,11 @@ class TailHandler final : public core::net::SessionHandler {
     const bool moved = p.offset != saved_offset_ || p.replid != saved_replid_;
     if (!moved && !sync) return;
     sync = sync || Clock::now() - last_sync_ >= std::chrono::seconds(1);
-    write_state(o_.state_file, p, sync);
+    if (save_) {
+      save_(p, sync);
+    } else {
+      write_state(o_.state_file, p, sync);
+    }
     if (sync) last_sync_ = Clock::now();
     saved_offset_ = p.offset;
     saved_replid_ = p.replid;
@@ -181,7 +203,7 @@ class TailHandler final : public core::net::SessionHandler {
       out_.flush();
       last_flush_ = Clock::now();
     }
-    if (caught_signal() || !out_.ok()) return true;
+    if (caught_signal() || !out_.ok() || count_reached()) return true;
     if (reader_gone()) {  // `| head -1` on an idle master: nothing to write, yet time to go
       out_.mark_closed();
       return true;
@@ -200,7 +222,7 @@ class TailHandler final : public core::net::SessionHandler {
   bool resume_refused() const { return resume_refused_; }
   // The last session reached the command stream.
   bool streamed() const { return streamed_; }
-  bool count_reached() const { return o_.count && printed_ >= o_.count; }
+  bool count_reached() const { return o_.count && *printed_ >= o_.count; }
   const std::optional<core::Event>& failure() const { return failure_; }
   void reset_failure() {
     failure_.reset();
@@ -209,6 +231,7 @@ class TailHandler final : public core::net::SessionHandler {
 
  private:
   bool emit(const core::Event& e) {
+    sink_.set_origin(origin_);
     sink_.on_replication(e);
     return out_.ok();
   }
@@ -248,7 +271,11 @@ class TailHandler final : public core::net::SessionHandler {
   bool resume_refused_ = false;
   bool streamed_ = false;
   std::int64_t written_to_ = -1;
-  std::uint64_t printed_ = 0;
+  std::uint64_t own_printed_ = 0;
+  std::uint64_t* printed_ = &own_printed_;
+  formats::Origin* origin_ = nullptr;
+  std::function<void(const ResumePoint&, bool)> save_;
+  std::function<bool(const core::Event&)> is_migration_;
   std::optional<core::Event> failure_;
   struct Mark {
     std::uint64_t at = 0;      // the output's produced() after the batch
