@@ -199,6 +199,7 @@ class DumpHandler final : public core::net::SessionHandler {
 
 int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
   resolve_connection_options(cmd, o.conn);
+  refuse_cluster(o.conn, "dump-rdb");
   std::unique_ptr<Output> output;
   std::unique_ptr<OutputFile> raw;
   VerifyOnly verify;
@@ -283,6 +284,8 @@ int run_dump_rdb(DumpRdbOptions& o, CLI::App& cmd) {
   if (!o.output.empty() && (o.format_given || o.check))
     throw Fatal(ExitCode::usage,
                 "-o writes the RDB as sent; --format and --check parse it instead: give one");
+  if (!o.file.empty() && (o.conn.cluster || !o.conn.cluster_nodes.empty()))
+    throw Fatal(ExitCode::usage, "--cluster reads from a cluster's masters, not from --file");
   if (!o.file.empty()) return run_from_file(o);
   return run_from_master(o, cmd);
 }

@@ -77,6 +77,7 @@ formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeCon
 int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
   try {
     resolve_connection_options(cmd, o.conn);
+    refuse_cluster(o.conn, "lag-check");
     formats::LagFormat format = formats::LagFormat::human;
     if (!formats::parse_lag_format(o.format, format))
       throw Fatal(ExitCode::usage, "unknown format '" + o.format + "'");

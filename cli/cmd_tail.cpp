@@ -296,6 +296,7 @@ class TailHandler final : public core::net::SessionHandler {
 
 int run_tail(TailOptions& o, CLI::App& cmd) {
   resolve_connection_options(cmd, o.conn);
+  refuse_cluster(o.conn, "tail");
   if (!o.state_file.empty() && !o.from_rdb.empty())
     throw Fatal(ExitCode::usage, "--state and --from-rdb both say where to resume: give one");
   formats::Format format = formats::Format::json;

@@ -281,6 +281,17 @@ void add_connection_options(CLI::App& cmd, ConnectionOptions& o, bool with_db) {
                  "Password to AUTH to the sentinels with (their own, not the master's)")
       ->option_text("PASSWORD")
       ->group(sentinel);
+  const std::string cluster = "Cluster";
+  cmd.add_flag("--cluster", o.cluster,
+               "Redis Cluster: the -h/-p (or -u) node and every --cluster-node are seeds; every "
+               "master shard is found from them")
+      ->group(cluster);
+  cmd.add_option("--cluster-node", o.cluster_nodes,
+                 "A seed node of the cluster (HOST:PORT, repeatable; asked in turn); implies "
+                 "--cluster")
+      ->option_text("HOST:PORT")
+      ->allow_extra_args(false)
+      ->group(cluster);
 }
 
 namespace {
@@ -307,6 +318,22 @@ void resolve_sentinel_options(CLI::App& cmd, ConnectionOptions& o) {
     throw Fatal(ExitCode::usage, "--sentinel-user needs --sentinel-pass");
   if (!o.sentinel_password.empty() && !o.no_auth_warning)
     print_warning("a password on the command line (--sentinel-pass) may be seen by others");
+}
+
+void resolve_cluster_options(CLI::App& cmd, ConnectionOptions& o) {
+  if (!o.cluster_nodes.empty()) o.cluster = true;
+  o.node_given = cmd.count("--host") > 0 || cmd.count("--port") > 0 || cmd.count("--uri") > 0;
+  if (!o.cluster) return;
+  if (cmd.count("--sentinel"))
+    throw Fatal(ExitCode::usage,
+                "--cluster and --sentinel both say how to find the master: give one");
+  if (!o.socket.empty())
+    throw Fatal(ExitCode::usage,
+                "--cluster wants TCP seed nodes (-h/-p, -u or --cluster-node), not a Unix socket");
+  for (const std::string& s : o.cluster_nodes)
+    if (!core::parse_host_port(s))
+      throw Fatal(ExitCode::usage,
+                  "--cluster-node wants HOST:PORT (an IPv6 host in brackets), not '" + s + "'");
 }
 
 }  // namespace
@@ -338,6 +365,7 @@ void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o) {
   if (o.tls.enabled && !o.socket.empty())
     throw Fatal(ExitCode::usage, "--tls is for TCP connections, not a Unix socket (-s)");
   resolve_sentinel_options(cmd, o);
+  resolve_cluster_options(cmd, o);
 }
 
 core::net::Server server_of(const ConnectionOptions& o) {
@@ -382,6 +410,26 @@ std::optional<core::net::SentinelConfig> sentinel_config_of(const ConnectionOpti
   c.user = o.sentinel_user;
   c.password = o.sentinel_password;
   return c;
+}
+
+std::vector<core::HostPort> cluster_seeds_of(const ConnectionOptions& o) {
+  std::vector<core::HostPort> seeds;
+  if (!o.cluster) return seeds;
+  auto add = [&seeds](const core::HostPort& hp) {
+    if (std::find(seeds.begin(), seeds.end(), hp) == seeds.end()) seeds.push_back(hp);
+  };
+  // -h/-p are seeds when given, or when no --cluster-node is (their defaults then).
+  if (o.node_given || o.cluster_nodes.empty()) add(core::HostPort{o.host, o.port});
+  for (const std::string& s : o.cluster_nodes)
+    if (const std::optional<core::HostPort> hp = core::parse_host_port(s)) add(*hp);
+  return seeds;
+}
+
+void refuse_cluster(const ConnectionOptions& o, const char* subcommand) {
+  if (o.cluster)
+    throw Fatal(ExitCode::usage,
+                std::string("--cluster/--cluster-node: ") + subcommand +
+                    " does not follow a cluster yet; give one node (-h/-p) of a shard instead");
 }
 
 core::net::Server find_server(const ConnectionOptions& o) {

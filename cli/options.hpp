@@ -35,12 +35,18 @@ struct ConnectionOptions {
   std::string master_name;
   std::string sentinel_user;  // the sentinels' own credentials
   std::string sentinel_password;
+  // --cluster: the node the flags name (-h/-p or -u) and every --cluster-node are seeds of a Redis
+  // Cluster. --cluster-node HOST:PORT (repeatable) implies --cluster.
+  bool cluster = false;
+  std::vector<std::string> cluster_nodes;
+  bool node_given = false;  // -h, -p or -u given (set by resolve_connection_options)
 };
 
 // -h/--host, -p/--port, -s/--socket, -a/--pass, --user, --askpass, --no-auth-warning, -u/--uri,
 // --timeout, and the TLS flags (--tls, --cacert, --cacertdir, --cert, --key, --sni, --insecure,
 // --tls-ciphers, --tls-ciphersuites, --tls-no-verify-name), in the help's "Connection" group;
-// --sentinel, --master-name, --sentinel-user and --sentinel-pass in the "Sentinel" group.
+// --sentinel, --master-name, --sentinel-user and --sentinel-pass in the "Sentinel" group;
+// --cluster and --cluster-node in the "Cluster" group.
 // with_db adds -n/--dbnum too (a default for the --db filter).
 void add_connection_options(CLI::App& cmd, ConnectionOptions& o, bool with_db = false);
 // After parsing: applies -u, REDISCLI_AUTH and --askpass, checks the TLS flags go together;
@@ -51,6 +57,11 @@ void resolve_connection_options(CLI::App& cmd, ConnectionOptions& o);
 core::net::Server server_of(const ConnectionOptions& o);
 // With --sentinel: how to ask the sentinels (nullopt without).
 std::optional<core::net::SentinelConfig> sentinel_config_of(const ConnectionOptions& o);
+// With --cluster: the seed nodes, -h/-p (or -u's) first unless only --cluster-node was given,
+// each once (empty without --cluster).
+std::vector<core::HostPort> cluster_seeds_of(const ConnectionOptions& o);
+// For a subcommand that does not take --cluster (yet): Fatal(usage) saying so when it is given.
+void refuse_cluster(const ConnectionOptions& o, const char* subcommand);
 // The server to connect to now: the one the flags name, or the master the sentinels name (a
 // Fatal with the failure's exit code and one line naming every sentinel when none does).
 core::net::Server find_server(const ConnectionOptions& o);

@@ -38,7 +38,7 @@ _redis_repl() {
     local connection='-h --host -p --port -s --socket -a --pass --user --askpass
         --no-auth-warning -u --uri --timeout --tls --cacert --cacertdir --cert --key --sni
         --insecure --tls-no-verify-name --tls-ciphers --tls-ciphersuites --sentinel
-        --master-name --sentinel-user --sentinel-pass'
+        --master-name --sentinel-user --sentinel-pass --cluster --cluster-node'
 
     if [[ -n $subcommand ]]; then
         # Values of the connection options.
@@ -62,7 +62,7 @@ _redis_repl() {
                 ;;
             -p | --port | -a | --pass | --user | --timeout | -n | --dbnum | --sni | \
                 --tls-ciphers | --tls-ciphersuites | --sentinel | --master-name | \
-                --sentinel-user | --sentinel-pass)
+                --sentinel-user | --sentinel-pass | --cluster-node)
                 return 0 # a number or a secret: nothing to offer
                 ;;
         esac

@@ -52,6 +52,9 @@ complete -c redis-repl -n $any -l sentinel -x \
 complete -c redis-repl -n $any -l master-name -x -d "The master's name in Sentinel's configuration"
 complete -c redis-repl -n $any -l sentinel-user -x -d 'ACL user to AUTH to the sentinels as'
 complete -c redis-repl -n $any -l sentinel-pass -x -d 'Password to AUTH to the sentinels with'
+complete -c redis-repl -n $any -l cluster -d 'Redis Cluster: the node and every --cluster-node are seeds'
+complete -c redis-repl -n $any -l cluster-node -x \
+    -d 'A seed node of the cluster (HOST:PORT, repeatable; implies --cluster)'
 complete -c redis-repl -n '__fish_seen_subcommand_from tail dump-rdb' -s n -l dbnum -x \
     -d 'Database number: the default for --db'
 

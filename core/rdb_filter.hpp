@@ -39,7 +39,7 @@ class FilterVisitor : public RdbVisitor {
     return inner_.on_module_aux_begin(m, when);
   }
   Flow on_module_aux_end() override { return inner_.on_module_aux_end(); }
-  Flow on_slot_import(std::string_view job, std::span<const SlotRange> r) override {
+  Flow on_slot_import(std::string_view job, std::span<const RdbSlotRange> r) override {
     return inner_.on_slot_import(job, r);
   }
   // An inline command belongs to its db: kept when that db is.

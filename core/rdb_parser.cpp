@@ -1001,7 +1001,7 @@ RdbParser::Status RdbParser::step_slot_import(Cursor& c) {
   if (n > 16384) return fail_corrupt(c, "slot import with " + num(n) + " ranges");
   slot_ranges_.clear();
   for (std::uint64_t i = 0; i < n; ++i) {
-    SlotRange r;
+    RdbSlotRange r;
     if ((s = read_len(c, r.start)) != Status::ok) return s;
     if ((s = read_len(c, r.end)) != Status::ok) return s;
     if (r.start > r.end || r.end >= 16384)

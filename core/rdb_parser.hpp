@@ -179,7 +179,7 @@ class RdbParser {
   std::vector<KeyMetaClass> meta_classes_;
 
   // VALKEY: slot-import ranges and inline commands.
-  std::vector<SlotRange> slot_ranges_;
+  std::vector<RdbSlotRange> slot_ranges_;
   std::vector<std::string_view> command_args_;
 
   // Streams.

@@ -45,7 +45,7 @@ struct KeyMetaClass {
   std::string_view ops;
 };
 
-struct SlotRange {
+struct RdbSlotRange {
   std::uint64_t start = 0;
   std::uint64_t end = 0;
 };
@@ -150,7 +150,7 @@ class RdbVisitor {
   }
   virtual Flow on_module_aux_begin(const ModuleInfo&, std::uint64_t /*when*/) { return Flow::next; }
   // VALKEY RDB_OPCODE_SLOT_IMPORT: an atomic slot migration importing these slot ranges.
-  virtual Flow on_slot_import(std::string_view /*job*/, std::span<const SlotRange> /*ranges*/) {
+  virtual Flow on_slot_import(std::string_view /*job*/, std::span<const RdbSlotRange> /*ranges*/) {
     return Flow::next;
   }
   // VALKEY RDB_OPCODE_UPDATE: a command written inline by a forkless save, to apply in order

@@ -26,10 +26,10 @@ class HumanSink final : public Sink {
     append_int(b_, h.version);
     return nl();
   }
-  Flow on_slot_import(std::string_view job, std::span<const core::SlotRange> ranges) override {
+  Flow on_slot_import(std::string_view job, std::span<const core::RdbSlotRange> ranges) override {
     b_.append("slot import ");
     append_repr(b_, job);
-    for (const core::SlotRange& r : ranges) {
+    for (const core::RdbSlotRange& r : ranges) {
       b_.append(" ");
       append_uint(b_, r.start);
       b_.append("-");

@@ -380,14 +380,14 @@ class JsonSink final : public Sink {
     w_.end();
     return Flow::next;
   }
-  Flow on_slot_import(std::string_view job, std::span<const core::SlotRange> ranges) override {
+  Flow on_slot_import(std::string_view job, std::span<const core::RdbSlotRange> ranges) override {
     pending_db_line();
     begin_line("slot_import");
     w_.key("job");
     w_.bytes(job);
     w_.key("ranges");
     w_.begin_array();
-    for (const core::SlotRange& r : ranges) {
+    for (const core::RdbSlotRange& r : ranges) {
       w_.begin_array();
       w_.unsigned_number(r.start);
       w_.unsigned_number(r.end);

@@ -37,7 +37,7 @@ class SizedSink final : public Sink {
     return inner_->on_module_aux_begin(m, when);
   }
   Flow on_module_aux_end() override { return inner_->on_module_aux_end(); }
-  Flow on_slot_import(std::string_view job, std::span<const core::SlotRange> r) override {
+  Flow on_slot_import(std::string_view job, std::span<const core::RdbSlotRange> r) override {
     return inner_->on_slot_import(job, r);
   }
   Flow on_rdb_command(std::uint64_t db, std::span<const std::string_view> args) override {

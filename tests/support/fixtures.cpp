@@ -142,9 +142,9 @@ Flow RecordingVisitor::on_module_aux_end() {
   log += "module_aux_end\n";
   return Flow::next;
 }
-Flow RecordingVisitor::on_slot_import(std::string_view job, std::span<const core::SlotRange> r) {
+Flow RecordingVisitor::on_slot_import(std::string_view job, std::span<const core::RdbSlotRange> r) {
   log += "slot_import " + q(job);
-  for (const core::SlotRange& x : r)
+  for (const core::RdbSlotRange& x : r)
     log += " " + std::to_string(x.start) + "-" + std::to_string(x.end);
   log += "\n";
   return Flow::next;

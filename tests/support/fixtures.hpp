@@ -39,7 +39,7 @@ class RecordingVisitor : public core::RdbVisitor {
   core::Flow on_function(std::string_view code, std::string_view description) override;
   core::Flow on_module_aux_begin(const core::ModuleInfo& m, std::uint64_t when) override;
   core::Flow on_module_aux_end() override;
-  core::Flow on_slot_import(std::string_view job, std::span<const core::SlotRange> r) override;
+  core::Flow on_slot_import(std::string_view job, std::span<const core::RdbSlotRange> r) override;
   core::Flow on_rdb_command(std::uint64_t db, std::span<const std::string_view> args) override;
   core::Flow on_stream_idmp_config(std::uint64_t duration, std::uint64_t max_entries) override;
   core::Flow on_stream_idmp_entry(std::string_view pid, std::string_view iid,
