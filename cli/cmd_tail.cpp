@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,8 +20,11 @@
 #include "cli/output_file.hpp"
 #include "cli/report_options.hpp"
 #include "cli/resume_point.hpp"
+#include "core/cluster.hpp"
+#include "core/cluster_feed.hpp"
 #include "core/glob.hpp"
 #include "core/link_policy.hpp"
+#include "core/net/cluster.hpp"
 #include "core/net/join.hpp"
 #include "core/net/sentinel.hpp"
 #include "core/net/session.hpp"
@@ -53,7 +58,8 @@ struct TailOptions {
   std::string spool_dir;                 // empty: $TMPDIR, else /tmp
   std::uint64_t spool_max = 1ull << 30;  // 0: no spool, a slow reader slows the reading
   ReportFlags report;
-  bool snapshot_only = false;  // --format report: the snapshot's report, then stop
+  bool snapshot_only = false;     // --format report: the snapshot's report, then stop
+  double cluster_refresh_s = 10;  // --cluster: the topology is read again this often
 };
 
 std::string lower(std::string_view s) {
@@ -73,6 +79,19 @@ class TailHandler final : public core::net::SessionHandler {
       : o_(o), sink_(sink), out_(out), start_(Clock::now()) {
     for (const std::string& c : o.commands) commands_.push_back(lower(c));
     for (const std::string& c : o.exclude_commands) excluded_.push_back(lower(c));
+  }
+
+  // tail --cluster: this handler is one shard's, among others sharing the sink and the output.
+  // Its lines are labelled with origin; --count counts the lines of all of them (counter);
+  // its resume point goes to save (the one state file holds every shard's); is_migration
+  // tells slot migration from writes.
+  void share(formats::Origin* origin, std::uint64_t* counter,
+             std::function<void(const ResumePoint&, bool sync)> save,
+             std::function<bool(const core::Event&)> is_migration) {
+    origin_ = origin;
+    printed_ = counter;
+    save_ = std::move(save);
+    is_migration_ = std::move(is_migration);
   }
 
   void attach(core::Replica& r, bool resuming) {
@@ -99,15 +118,19 @@ class TailHandler final : public core::net::SessionHandler {
         streamed_ = true;  // from here on, a lost link is mended by reconnecting
         // A report is of the snapshot: it is written, and there is no feed to follow.
         return emit(e) && !o_.snapshot_only;
-      case core::Event::Kind::command:
+      case core::Event::Kind::command: {
         written_to_ = e.end_offset;
         if (!e.noise) data_end_ = e.end_offset;
-        if (wanted(e)) {
+        const bool migration = is_migration_ && !e.noise && is_migration_(e);
+        if (origin_) origin_->migration = migration;
+        if ((!migration || o_.noise) && wanted(e)) {
           if (!emit(e)) return false;
-          ++printed_;
+          ++*printed_;
         }
+        if (origin_) origin_->migration = false;
         // Stop only at a command boundary outside a transaction, so a resume misses nothing.
-        return !(o_.count && printed_ >= o_.count && e.end_offset == replica_->boundary());
+        return !(count_reached() && e.end_offset == replica_->boundary());
+      }
       case core::Event::Kind::failed:
         failure_ = e;
         return false;
@@ -163,7 +186,11 @@ class TailHandler final : public core::net::SessionHandler {
     const bool moved = p.offset != saved_offset_ || p.replid != saved_replid_;
     if (!moved && !sync) return;
     sync = sync || Clock::now() - last_sync_ >= std::chrono::seconds(1);
-    write_state(o_.state_file, p, sync);
+    if (save_) {
+      save_(p, sync);
+    } else {
+      write_state(o_.state_file, p, sync);
+    }
     if (sync) last_sync_ = Clock::now();
     saved_offset_ = p.offset;
     saved_replid_ = p.replid;
@@ -181,7 +208,7 @@ class TailHandler final : public core::net::SessionHandler {
       out_.flush();
       last_flush_ = Clock::now();
     }
-    if (caught_signal() || !out_.ok()) return true;
+    if (caught_signal() || !out_.ok() || count_reached()) return true;
     if (reader_gone()) {  // `| head -1` on an idle master: nothing to write, yet time to go
       out_.mark_closed();
       return true;
@@ -200,7 +227,7 @@ class TailHandler final : public core::net::SessionHandler {
   bool resume_refused() const { return resume_refused_; }
   // The last session reached the command stream.
   bool streamed() const { return streamed_; }
-  bool count_reached() const { return o_.count && printed_ >= o_.count; }
+  bool count_reached() const { return o_.count && *printed_ >= o_.count; }
   const std::optional<core::Event>& failure() const { return failure_; }
   void reset_failure() {
     failure_.reset();
@@ -209,6 +236,7 @@ class TailHandler final : public core::net::SessionHandler {
 
  private:
   bool emit(const core::Event& e) {
+    sink_.set_origin(origin_);
     sink_.on_replication(e);
     return out_.ok();
   }
@@ -248,7 +276,11 @@ class TailHandler final : public core::net::SessionHandler {
   bool resume_refused_ = false;
   bool streamed_ = false;
   std::int64_t written_to_ = -1;
-  std::uint64_t printed_ = 0;
+  std::uint64_t own_printed_ = 0;
+  std::uint64_t* printed_ = &own_printed_;
+  formats::Origin* origin_ = nullptr;
+  std::function<void(const ResumePoint&, bool)> save_;
+  std::function<bool(const core::Event&)> is_migration_;
   std::optional<core::Event> failure_;
   struct Mark {
     std::uint64_t at = 0;      // the output's produced() after the batch
@@ -267,9 +299,312 @@ class TailHandler final : public core::net::SessionHandler {
   bool waiting_noted_ = false;
 };
 
+// ---- tail --cluster ----------------------------------------------------------------------------
+// One link per master shard, all on one event loop in this thread, one sink, one output. Each
+// shard has its own resume point (one state file holds them all), its own reconnect policy and
+// its own handler (the same TailHandler as one master's tail, sharing --count). Between slices of
+// the loop: links that ended are mended, and the topology is read again on every lost link and
+// every --cluster-refresh seconds (a failover inside a shard, a new shard, a shard left empty).
+
+struct ShardRun {
+  explicit ShardRun(const core::Shard& s)
+      : policy(core::RetryRules{std::chrono::milliseconds(500), std::chrono::milliseconds(30000),
+                                true, std::nullopt}) {
+    set_shard(s);
+  }
+  core::Shard shard;       // as last read
+  core::SlotMoves moves;   // the slots it moves, as last read
+  std::string node;        // "<master node id> <host:port>": the master followed
+  formats::Origin origin;  // views of shard.id and node
+  core::net::Server server;
+  ResumePoint resume;
+  std::string pin_channel;
+  bool joining = false;      // resume is our join point, not the user's
+  bool failed_over = false;  // the next link is to a promoted replica
+  std::unique_ptr<TailHandler> handler;
+  std::unique_ptr<core::Replica> replica;
+  std::unique_ptr<core::net::Link> link;
+  core::Reconnect policy;
+  Clock::time_point retry_at{};  // with no link: when to start one
+  bool ended = false;            // stopped (--count, --duration): not restarted
+
+  void set_shard(const core::Shard& s) {
+    shard = s;
+    origin.shard = shard.id;
+    std::fill(moves.importing.begin(), moves.importing.end(), false);
+    std::fill(moves.migrating.begin(), moves.migrating.end(), false);
+    for (const std::uint16_t slot : shard.importing) moves.importing[slot] = true;
+    for (const std::uint16_t slot : shard.migrating) moves.migrating[slot] = true;
+  }
+  void set_master(const core::ClusterNode& master, const core::net::Server& node_like) {
+    node = master.id + " " + master.address.name();
+    server = core::net::server_for(node_like, master);
+    origin.shard = shard.id;
+    origin.node = node;
+  }
+};
+
+int run_tail_cluster(TailOptions& o) {
+  if (!o.from_rdb.empty())
+    throw Fatal(ExitCode::usage, "--from-rdb names one master's history: not with --cluster");
+  if (o.snapshot)
+    throw Fatal(ExitCode::usage,
+                "--snapshot is not available with --cluster yet (the feeds start now)");
+  formats::Format format = formats::Format::json;
+  if (!formats::parse_format(o.format, format) ||
+      (format != formats::Format::json && format != formats::Format::human))
+    throw Fatal(ExitCode::usage,
+                "tail --cluster writes json or human, not '" + o.format +
+                    "' (a raw command stream would mix the commands of different shards)");
+  ClusterState state;
+  if (!o.state_file.empty()) {
+    check_output_writable(o.state_file, "state file", false);
+    state = read_cluster_state(o.state_file);
+  }
+
+  const core::net::Server node_like = server_of(o.conn);
+  const std::vector<core::HostPort> seeds = cluster_seeds_of(o.conn);
+  const auto step_timeout =
+      std::chrono::milliseconds(static_cast<std::int64_t>(std::min(o.conn.timeout_s, 5.0) * 1000));
+  core::Topology known;
+  std::vector<core::HostPort> asked = seeds;  // the seeds, then every master known
+  auto discover = [&](core::net::ClusterDiscovery& d) {
+    d = core::net::discover_cluster(asked, node_like, step_timeout);
+    if (!d.found) return false;
+    core::assign_shard_ids(known, d.topology);
+    known = d.topology;
+    asked = seeds;
+    for (const core::Shard& s : known.shards)
+      if (std::find(asked.begin(), asked.end(), s.master.address) == asked.end())
+        asked.push_back(s.master.address);
+    return true;
+  };
+  core::net::ClusterDiscovery first;
+  if (!discover(first)) throw Fatal(exit_code_for(first.failure), first.error);
+
+  formats::OutBuffer out(STDOUT_FILENO);
+  out.set_line_mode(o.line_buffered || ::isatty(STDOUT_FILENO) == 1);
+  out.spool_to(o.spool_dir, o.spool_max);
+  if (!out.ok()) throw Fatal(ExitCode::io, out.failure());
+  std::unique_ptr<formats::Sink> sink = formats::make_sink(format, out);
+  if (o.dbs.empty() && o.conn.db) o.dbs.push_back(*o.conn.db);
+  DiscardSnapshot discard;
+
+  std::uint64_t printed = 0;
+  std::map<std::string, std::unique_ptr<ShardRun>> runs;
+  core::net::EventLoop loop;
+
+  auto add_shard = [&](const core::Shard& shard) {
+    auto run = std::make_unique<ShardRun>(shard);
+    ShardRun& r = *run;
+    r.set_master(shard.master, node_like);
+    r.handler = std::make_unique<TailHandler>(o, *sink, out);
+    const std::string id = shard.id;
+    r.handler->share(
+        &r.origin, &printed,
+        [&state, &o, id](const ResumePoint& p, bool sync) {
+          state[id] = p;
+          write_cluster_state(o.state_file, state, sync);
+        },
+        [&r](const core::Event& e) { return core::is_migration(e.args, r.moves); });
+    if (const auto it = state.find(id); it != state.end()) r.resume = it->second;
+    if (!r.resume.valid()) {
+      core::net::JoinPoint join;
+      if (core::net::find_join_point(r.server, join, [](const std::string&) {}).empty()) {
+        r.resume = ResumePoint{join.replid, join.offset, core::unknown_db};
+        r.pin_channel = join.pin_channel;
+        r.joining = true;
+      }
+    }
+    print_info("shard " + id + ": master " + r.node +
+               (r.resume.valid() && !r.joining
+                    ? ", resuming at offset " + std::to_string(r.resume.offset)
+                    : ""));
+    runs[id] = std::move(run);
+  };
+  for (const core::Shard& s : first.topology.shards)
+    if (!s.slots.empty()) add_shard(s);
+  if (runs.empty()) throw Fatal(ExitCode::usage, "the cluster has no shard that serves a slot");
+
+  auto start = [&](ShardRun& r) {
+    if (r.failed_over && r.resume.valid()) {
+      // As with Sentinel: what the old master sent after the promotion, when only housekeeping,
+      // is skipped by resuming at the promotion point.
+      r.failed_over = false;
+      std::string replid2;
+      std::int64_t second = -1;
+      if (core::net::promotion_point(r.server, replid2, second).empty())
+        if (const auto at = core::resume_on_promoted(r.resume.replid, r.resume.offset,
+                                                     r.handler->data_end(), replid2, second))
+          r.resume.offset = *at;
+    }
+    core::ReplicaConfig config =
+        core::net::replica_config(r.server, core::ReplicaConfig::Snapshot::empty);
+    config.listening_port = o.announce_port;
+    config.replid = r.resume.replid;
+    config.offset = r.resume.offset;
+    config.db = r.resume.db;
+    config.pin_channel = r.pin_channel;
+    config.ack_holdback = o.ack_written ? 0 : 1;
+    r.replica = std::make_unique<core::Replica>(config, discard, Clock::now());
+    r.handler->attach(*r.replica, r.resume.valid() && !r.joining);
+    r.joining = false;
+    r.handler->reset_failure();
+    r.link = std::make_unique<core::net::Link>(loop.io(), r.server, *r.replica, *r.handler);
+    r.link->start();
+  };
+  // The link is gone (or going): its replica's resume point is kept, its output settled.
+  auto drop_link = [&](ShardRun& r) {
+    if (r.link) r.link->stop();
+    if (out.ok() && r.replica && !r.replica->replid().empty() && r.replica->boundary() >= 0)
+      r.resume = ResumePoint{r.replica->replid(), r.replica->boundary(), r.replica->boundary_db()};
+    r.link.reset();
+    r.replica.reset();
+  };
+  auto finish_output = [&] {
+    for (auto& [id, r] : runs) drop_link(*r);
+    sink->set_origin(nullptr);
+    if (out.ok() && out.spooled() > 0) {
+      print_info("writing the " + std::to_string(out.spooled()) +
+                 " bytes of output still spooled (Ctrl-C again to stop at once)");
+      out.drain(true, [] { return signal_count() >= 2; });
+    }
+    for (auto& [id, r] : runs) {
+      r->handler->settle();
+      if (out.ok() || out.closed()) r->handler->save_state(true);
+    }
+  };
+  auto failover_line = [&](ShardRun& r, const std::string& from) {
+    sink->set_origin(&r.origin);
+    sink->on_failover(formats::Failover{{},
+                                        from,
+                                        r.node,
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count()});
+    sink->set_origin(nullptr);
+  };
+
+  // Applies a topology read: failovers inside shards, new shards, shards left without slots.
+  auto follow = [&](const core::Topology& t) {
+    for (const core::Shard& s : t.shards) {
+      const auto it = runs.find(s.id);
+      if (it == runs.end()) {
+        if (s.slots.empty()) continue;
+        print_info("shard " + s.id + " joined the cluster: following it from now on");
+        add_shard(s);
+        continue;
+      }
+      ShardRun& r = *it->second;
+      const std::string old_id = r.shard.master.id;
+      const std::string from = r.node;
+      r.set_shard(s);
+      if (s.master.id != old_id && !r.ended) {
+        drop_link(r);
+        r.set_master(s.master, node_like);
+        r.failed_over = true;
+        r.retry_at = Clock::now();
+        failover_line(r, from);
+        print_info("failover: shard " + s.id + " moved from " + from + " to " + r.node +
+                   "; continuing there");
+      }
+    }
+    for (auto it = runs.begin(); it != runs.end();) {
+      const auto in = std::find_if(t.shards.begin(), t.shards.end(), [&](const core::Shard& s) {
+        return s.id == it->first && !s.slots.empty();
+      });
+      if (in != t.shards.end()) {
+        ++it;
+        continue;
+      }
+      print_info("shard " + it->first + " serves no slot any more: leaving it");
+      drop_link(*it->second);
+      it->second->handler->settle();
+      state.erase(it->first);
+      it = runs.erase(it);
+    }
+  };
+
+  const auto refresh_every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(o.cluster_refresh_s));
+  Clock::time_point next_refresh = Clock::now() + refresh_every;
+  for (;;) {
+    Clock::time_point now = Clock::now();
+    for (auto& [id, r] : runs)
+      if (!r->link && !r->ended && now >= r->retry_at) start(*r);
+    loop.run_for(std::chrono::milliseconds(100));
+    // (With no link up, the loop has nothing to wait for: the wait for a retry is here.)
+    if (std::none_of(runs.begin(), runs.end(),
+                     [](const auto& r) { return r.second->link != nullptr; }))
+      sleep_unless_signalled(std::chrono::milliseconds(100));
+    if (const int sig = caught_signal()) {
+      finish_output();
+      return 128 + sig;
+    }
+    bool lost = false;
+    now = Clock::now();
+    for (auto& [id, rp] : runs) {
+      ShardRun& r = *rp;
+      if (!r.link || !r.link->finished()) continue;
+      const core::net::SessionResult result = r.link->result();
+      drop_link(r);
+      if (r.handler->resume_refused()) {
+        finish_output();
+        throw Fatal(ExitCode::resume_refused,
+                    "shard " + id + ", " + r.server.endpoint.name() +
+                        ": the master answered the resume with a full resync (the offset is no "
+                        "longer in its backlog, or its history changed); --allow-full-resync "
+                        "accepts that");
+      }
+      if (out.closed()) {
+        finish_output();
+        return static_cast<int>(ExitCode::ok);
+      }
+      if (out.error()) throw Fatal(ExitCode::io, out.failure());
+      r.handler->save_state(true);
+      core::LinkOutcome outcome;
+      outcome.end = result.end;
+      outcome.streamed = r.handler->streamed();
+      std::string why = "shard " + id + ": " + result.error;
+      if (result.end == core::SessionEnd::finished && r.handler->failure()) {
+        const core::Event& f = *r.handler->failure();
+        outcome.fail_kind = f.fail_kind;
+        outcome.code = f.error.code;
+        why = "shard " + id + ", " + r.server.endpoint.name() + ": " + f.error.message;
+      }
+      const core::Decision next = r.policy.after(outcome, now);
+      if (next.action == core::Decision::Action::done) {
+        r.ended = true;
+        continue;
+      }
+      if (next.action == core::Decision::Action::fail) {
+        finish_output();
+        throw Fatal(exit_code_for(next.failure), why);
+      }
+      print_warning(why + "; reconnecting in " + std::to_string(next.wait.count()) + " ms");
+      r.retry_at = now + next.wait;
+      lost = true;
+    }
+    if (std::all_of(runs.begin(), runs.end(), [](const auto& r) { return r.second->ended; })) {
+      finish_output();
+      return static_cast<int>(ExitCode::ok);
+    }
+    if (lost || now >= next_refresh) {
+      next_refresh = now + refresh_every;
+      core::net::ClusterDiscovery d;
+      if (discover(d)) {
+        follow(d.topology);
+      } else {
+        print_warning("cannot read the cluster's topology (" + d.error +
+                      "); following the shards as they were");
+      }
+    }
+  }
+}
+
 int run_tail(TailOptions& o, CLI::App& cmd) {
   resolve_connection_options(cmd, o.conn);
-  refuse_cluster(o.conn, "tail");
+  if (o.conn.cluster) return run_tail_cluster(o);
   if (!o.state_file.empty() && !o.from_rdb.empty())
     throw Fatal(ExitCode::usage, "--state and --from-rdb both say where to resume: give one");
   formats::Format format = formats::Format::json;
@@ -572,12 +907,18 @@ void register_tail(CLI::App& app, Runner& runner) {
                   "Port to announce with REPLCONF listening-port (default: none, shown as 0)")
       ->option_text("PORT")
       ->check(integer_in(0, 65535, "a port"));
+  cmd->add_option("--cluster-refresh", o->cluster_refresh_s,
+                  "With --cluster: read the topology again this often, and after every lost link "
+                  "(default 10)")
+      ->option_text("SECONDS")
+      ->check(number_in(0.1, 86400, "seconds"));
   set_group(*cmd, "Output",
             {"--format", "--snapshot", "--count", "--duration", "--line-buffered", "--spool",
              "--spool-max"});
   set_group(*cmd, "Filters", {"--db", "--match", "--command", "--exclude-command", "--noise"});
   set_group(*cmd, "Replication",
-            {"--state", "--allow-full-resync", "--from-rdb", "--ack-written", "--announce-port"});
+            {"--state", "--allow-full-resync", "--from-rdb", "--ack-written", "--announce-port",
+             "--cluster-refresh"});
   cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_tail(*o, *cmd); }; });
 }
 

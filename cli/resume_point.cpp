@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/output_file.hpp"
@@ -17,22 +18,11 @@
 
 namespace redis_repl::cli {
 
-// The state file: one line of JSON, {"replid":"<40 hex>","offset":N,"db":N}. A character device
-// or a FIFO (--state /dev/null) is only written to: there is no state to resume from in it.
-ResumePoint read_state(const std::string& path) {
+namespace {
+
+// One resume point as JSON: {"replid":"<40 hex>","offset":N,"db":N|null}; invalid otherwise.
+ResumePoint point_of(const nlohmann::json& j) {
   ResumePoint p;
-  if (classify_output(path, "state file", false) == OutputKind::stream) return p;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return p;  // a first run
-    throw Fatal(ExitCode::io, "cannot read state file '" + path + "': " + std::strerror(errno));
-  }
-  char buf[512];
-  const ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  const std::string text(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
-  // Read as JSON (what is not an object with these fields is not a state file of ours).
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_object() && j.value("replid", nlohmann::json()).is_string() &&
       j.value("offset", nlohmann::json()).is_number_integer() && j.contains("db") &&
       (j["db"].is_null() || j["db"].is_number_unsigned())) {
@@ -43,8 +33,48 @@ ResumePoint read_state(const std::string& path) {
   const bool hex = std::all_of(p.replid.begin(), p.replid.end(), [](char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
   });
-  if (!hex) p = ResumePoint{};
-  if (p.replid.size() != 40 || p.offset < 0)
+  if (!hex || p.replid.size() != 40 || p.offset < 0) return ResumePoint{};
+  return p;
+}
+
+std::string json_of(const ResumePoint& p) {
+  return "{\"replid\":\"" + p.replid + "\",\"offset\":" + std::to_string(p.offset) +
+         ",\"db\":" + (p.db == core::unknown_db ? "null" : std::to_string(p.db)) + "}";
+}
+
+// The state file's text; nullopt for a first run (no file) or a character device or FIFO
+// (--state /dev/null), which is only written to.
+std::optional<std::string> read_state_text(const std::string& path) {
+  if (classify_output(path, "state file", false) == OutputKind::stream) return std::nullopt;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;  // a first run
+    throw Fatal(ExitCode::io, "cannot read state file '" + path + "': " + std::strerror(errno));
+  }
+  // A cluster's state holds a point per shard: a few hundred bytes each, at most 1 MiB in all.
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0 || text.size() > (1u << 20)) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+}  // namespace
+
+// The state file: one line of JSON, {"replid":"<40 hex>","offset":N,"db":N}.
+ResumePoint read_state(const std::string& path) {
+  const std::optional<std::string> text = read_state_text(path);
+  if (!text) return ResumePoint{};
+  // Read as JSON (what is not an object with these fields is not a state file of ours).
+  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_object() && j.contains("shards"))
+    throw Fatal(ExitCode::usage, "state file '" + path + "' is a cluster's (tail --cluster)");
+  const ResumePoint p = point_of(j);
+  if (!p.valid())
     throw Fatal(ExitCode::usage, "state file '" + path + "' is not one redis-repl wrote");
   return p;
 }
@@ -53,11 +83,47 @@ ResumePoint read_state(const std::string& path) {
 // into place: never a half-written state.
 void write_state(const std::string& path, const ResumePoint& p, bool sync) {
   if (path.empty() || !p.valid()) return;
-  write_whole_file(path, "state file",
-                   "{\"replid\":\"" + p.replid + "\",\"offset\":" + std::to_string(p.offset) +
-                       ",\"db\":" + (p.db == core::unknown_db ? "null" : std::to_string(p.db)) +
-                       "}\n",
-                   sync);
+  write_whole_file(path, "state file", json_of(p) + "\n", sync);
+}
+
+// {"shards":{"<shard id>":{"replid":...,"offset":N,"db":N|null},...}}
+ClusterState read_cluster_state(const std::string& path) {
+  ClusterState state;
+  const std::optional<std::string> text = read_state_text(path);
+  if (!text) return state;
+  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_object() && !j.contains("shards") && point_of(j).valid())
+    throw Fatal(ExitCode::usage, "state file '" + path +
+                                     "' is one master's, not a cluster's (tail without --cluster)");
+  const bool shaped =
+      j.is_object() && j.size() == 1 && j.contains("shards") && j["shards"].is_object();
+  if (shaped) {
+    for (const auto& [id, point] : j["shards"].items()) {
+      const ResumePoint p = point_of(point);
+      if (id.empty() || !p.valid()) {
+        state.clear();
+        break;
+      }
+      state[id] = p;
+    }
+  }
+  if (!shaped || (state.empty() && !j["shards"].empty()))
+    throw Fatal(ExitCode::usage, "state file '" + path + "' is not one redis-repl wrote");
+  return state;
+}
+
+void write_cluster_state(const std::string& path, const ClusterState& state, bool sync) {
+  if (path.empty()) return;
+  std::string text = "{\"shards\":{";
+  bool first = true;
+  for (const auto& [id, p] : state) {
+    if (!p.valid()) continue;
+    if (!first) text += ',';
+    first = false;
+    text += nlohmann::json(id).dump() + ":" + json_of(p);
+  }
+  text += "}}\n";
+  write_whole_file(path, "state file", text, sync);
 }
 
 // A restarted Redis replica resumes from the repl-* aux fields of its RDB; so can we.

@@ -2,6 +2,7 @@
 // (--state) and the replication info of a saved RDB (--from-rdb).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace redis_repl::cli {
@@ -20,6 +21,13 @@ struct ResumePoint {
 ResumePoint read_state(const std::string& path);
 // Replaced whole (cli/output_file.hpp): never a half-written state. Nothing for an invalid point.
 void write_state(const std::string& path, const ResumePoint& p, bool sync = true);
+
+// tail --cluster: one resume point per shard id, in one file:
+// {"shards":{"<shard id>":{"replid":"<40 hex>","offset":N,"db":N|null},...}}. A single master's
+// state file is refused here (and a cluster's by read_state), with a usage error naming it.
+using ClusterState = std::map<std::string, ResumePoint>;
+ClusterState read_cluster_state(const std::string& path);
+void write_cluster_state(const std::string& path, const ClusterState& state, bool sync = true);
 
 // A restarted Redis replica resumes from the repl-* aux fields of its RDB; so can we.
 ResumePoint read_rdb_resume_point(const std::string& path);

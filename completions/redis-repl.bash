@@ -91,7 +91,8 @@ _redis_repl() {
                     return 0
                     ;;
                 --db | --match | --command | --exclude-command | --count | --duration | \
-                    --spool-max | --announce-port | --top | --prefix-separators | --prefix-depth)
+                    --spool-max | --announce-port | --top | --prefix-separators | --prefix-depth | \
+                    --cluster-refresh)
                     return 0 # a number, a glob or a name: nothing to offer
                     ;;
             esac
@@ -99,7 +100,7 @@ _redis_repl() {
                 --allow-full-resync --from-rdb --db --match --command --exclude-command
                 --noise --count --duration --line-buffered --ack-written --spool --spool-max
                 --announce-port --top --prefix-separators --prefix-depth --report-format
-                --help" -- "$cur"))
+                --cluster-refresh --help" -- "$cur"))
             ;;
         dump-rdb)
             case $prev in

@@ -93,6 +93,8 @@ complete -c redis-repl -n $tail -l spool -x -a '(__fish_complete_directories)' \
 complete -c redis-repl -n $tail -l spool-max -x -d 'At most this much output waits (default 1G)'
 complete -c redis-repl -n $tail -l announce-port -x \
     -d 'Port to announce with REPLCONF listening-port'
+complete -c redis-repl -n $tail -l cluster-refresh -x \
+    -d 'With --cluster: read the topology again this often (default 10)'
 
 # dump-rdb
 set -l dump_rdb '__fish_seen_subcommand_from dump-rdb'

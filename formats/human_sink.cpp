@@ -320,8 +320,13 @@ class HumanSink final : public Sink {
   Flow on_failover(const Failover& f) override {
     b_.append("# ");
     append_time_ms(b_, f.ts_ms);
-    b_.append(" failover: master ");
-    append_repr(b_, f.master_name);
+    if (origin_) {
+      b_.append(" failover: shard ");
+      append_repr_body(b_, origin_->shard);
+    } else {
+      b_.append(" failover: master ");
+      append_repr(b_, f.master_name);
+    }
     b_.append(" moved from ");
     append_repr_body(b_, f.from);
     b_.append(" to ");
@@ -329,6 +334,10 @@ class HumanSink final : public Sink {
     return nl();
   }
   Flow on_replication(const core::Event& e) override {
+    using K = core::Event::Kind;
+    if (origin_ && (e.kind == K::full_resync || e.kind == K::partial_resync ||
+                    e.kind == K::transfer_end || e.kind == K::command))
+      shard_label();
     switch (e.kind) {
       case core::Event::Kind::full_resync:
         b_.append("# ");
@@ -369,6 +378,7 @@ class HumanSink final : public Sink {
           b_.push_back(' ');
           append_repr(b_, a);
         }
+        if (origin_ && origin_->migration) b_.append("  [migration]");
         return nl();
       default:
         return Flow::next;
@@ -380,6 +390,12 @@ class HumanSink final : public Sink {
   }
 
  private:
+  // --cluster: "[<first 8 characters of the shard id>] " before a line of the feed.
+  void shard_label() {
+    b_.push_back('[');
+    append_repr_body(b_, origin_->shard.substr(0, 8));
+    b_.append("] ");
+  }
   Flow nl() {
     b_.push_back('\n');
     return line_done();

@@ -451,8 +451,10 @@ class JsonSink final : public Sink {
 
   Flow on_failover(const Failover& f) override {
     begin_line("failover");
-    w_.key("master_name");
-    w_.bytes(f.master_name);
+    if (!origin_) {
+      w_.key("master_name");
+      w_.bytes(f.master_name);
+    }
     w_.key("from");
     w_.bytes(f.from);
     w_.key("to");
@@ -513,6 +515,10 @@ class JsonSink final : public Sink {
         w_.begin_array();
         for (std::size_t i = 1; i < e.args.size(); ++i) w_.bytes(e.args[i]);
         w_.end();
+        if (origin_ && origin_->migration) {
+          w_.key("migration");
+          w_.boolean(true);
+        }
         return end_line();
       }
       default:
@@ -537,6 +543,12 @@ class JsonSink final : public Sink {
     w_.begin_object();
     w_.key("kind");
     w_.ascii(kind);
+    if (origin_) {
+      w_.key("shard");
+      w_.bytes(origin_->shard);
+      w_.key("node");
+      w_.bytes(origin_->node);
+    }
   }
   Flow end_line() {
     w_.close_to(0);

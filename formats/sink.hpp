@@ -23,15 +23,27 @@ bool parse_format(std::string_view name, Format& out) noexcept;
 
 // tail followed its master to another address (--sentinel): a failover, as the sentinels named
 // it after the link to the old one ended.
+// With --cluster, master_name is empty: the sink's Origin names the shard and its new master.
 struct Failover {
   std::string_view master_name;  // as Sentinel monitors it
   std::string_view from, to;     // host:port
   std::int64_t ts_ms = 0;        // when tail learnt of it, Unix milliseconds
 };
 
+// tail --cluster: where the lines that follow come from. JSON records carry "shard" and "node"
+// (and "migration":true for a migration record); human lines of the feed start with the shard's
+// first 8 characters in brackets. Null (the default): one master, no labels.
+struct Origin {
+  std::string_view shard;  // the stable shard id
+  std::string_view node;   // the master's node id, a space, its host:port
+  bool migration = false;  // the next command is slot migration, not a write
+};
+
 class Sink : public core::RdbVisitor {
  public:
   explicit Sink(OutBuffer& out) : out_(out) {}
+  // Labels every line written until the next call (null: none). The Origin outlives its use.
+  virtual void set_origin(const Origin* origin) { origin_ = origin; }
   // The parse failed: close what is open (the JSON line becomes {..., "incomplete": true}).
   virtual void abort() {}
   // What tail prints besides the snapshot: full_resync, partial_resync, transfer_end (the
@@ -60,6 +72,7 @@ class Sink : public core::RdbVisitor {
   }
 
   OutBuffer& out_;
+  const Origin* origin_ = nullptr;
   Summary summary_;
   std::uint64_t not_represented_ = 0;
   std::uint64_t metadata_dropped_ = 0;

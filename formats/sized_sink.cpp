@@ -14,6 +14,7 @@ class SizedSink final : public Sink {
   std::uint64_t not_represented() const noexcept override { return inner_->not_represented(); }
   std::uint64_t metadata_dropped() const noexcept override { return inner_->metadata_dropped(); }
   void abort() override { inner_->abort(); }
+  void set_origin(const Origin* origin) override { inner_->set_origin(origin); }
   Flow on_replication(const core::Event& e) override { return inner_->on_replication(e); }
   Flow on_failover(const Failover& f) override { return inner_->on_failover(f); }
 

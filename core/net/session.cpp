@@ -178,6 +178,14 @@ void Link::stop() { impl_->stop(); }
 bool Link::finished() const { return impl_->stopping_; }
 const SessionResult& Link::result() const { return impl_->result_; }
 
+EventLoop::EventLoop() : io_(std::make_unique<asio::io_context>(1)) {}
+EventLoop::~EventLoop() = default;
+
+void EventLoop::run_for(std::chrono::milliseconds slice) {
+  if (io_->stopped()) io_->restart();
+  io_->run_for(slice);
+}
+
 SessionResult run_session(const Server& server, Replica& replica, SessionHandler& handler) {
   asio::io_context io(1);
   Link link(io, server, replica, handler);

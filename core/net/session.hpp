@@ -67,6 +67,22 @@ class Link {
   std::shared_ptr<Impl> impl_;  // also held by every pending operation
 };
 
+// One io_context for several links (tail --cluster: one link per shard), run in slices so that
+// the caller does its own work (reconnects, topology reads) between them, on the same thread.
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+  asio::io_context& io() noexcept { return *io_; }
+  // Runs what is ready for up to `slice`; at once when there is nothing to run.
+  void run_for(std::chrono::milliseconds slice);
+
+ private:
+  std::unique_ptr<asio::io_context> io_;
+};
+
 // A link on its own io_context, run to its end.
 SessionResult run_session(const Server& server, Replica& replica, SessionHandler& handler);
 
