@@ -99,7 +99,7 @@ _redis_repl() {
                 --allow-full-resync --from-rdb --db --match --command --exclude-command
                 --noise --count --duration --line-buffered --ack-written --spool --spool-max
                 --announce-port --top --prefix-separators --prefix-depth --report-format
-                --help" -- "$cur"))
+                --no-dual-channel --help" -- "$cur"))
             ;;
         dump-rdb)
             case $prev in
@@ -125,7 +125,7 @@ _redis_repl() {
             esac
             COMPREPLY=($(compgen -W "$connection -n --dbnum --file -o --output --format --check --db
                 --match --type --largest --top --prefix-separators --prefix-depth --report-format
-                -q --quiet --help" -- "$cur"))
+                -q --quiet --no-dual-channel --help" -- "$cur"))
             ;;
         lag-check)
             case $prev in

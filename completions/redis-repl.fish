@@ -90,6 +90,8 @@ complete -c redis-repl -n $tail -l spool -x -a '(__fish_complete_directories)' \
 complete -c redis-repl -n $tail -l spool-max -x -d 'At most this much output waits (default 1G)'
 complete -c redis-repl -n $tail -l announce-port -x \
     -d 'Port to announce with REPLCONF listening-port'
+complete -c redis-repl -n $tail -l no-dual-channel \
+    -d 'Never take the snapshot on a second connection'
 
 # dump-rdb
 set -l dump_rdb '__fish_seen_subcommand_from dump-rdb'
@@ -114,6 +116,8 @@ complete -c redis-repl -n $dump_rdb -l match -x -d 'Only keys matching this glob
 complete -c redis-repl -n $dump_rdb -l type -x -a 'string list set zset hash stream module' \
     -d 'Only keys of this type (repeatable)'
 complete -c redis-repl -n $dump_rdb -s q -l quiet -d 'No progress line on standard error'
+complete -c redis-repl -n $dump_rdb -l no-dual-channel \
+    -d 'Never take the snapshot on a second connection'
 
 # lag-check
 set -l lag_check '__fish_seen_subcommand_from lag-check'

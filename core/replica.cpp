@@ -286,6 +286,7 @@ Event Replica::next_event() {
         break;
       }
       case Phase::connected: {
+        if (awaiting_snapshot_) return Event{};  // just linked: the feed waits
         Event e = stream_command();
         if (e.kind != Event::Kind::need_data) return e;
         break;
