@@ -115,7 +115,6 @@ std::optional<std::uint64_t> Replica::stream_db() const noexcept { return watche
 
 void Replica::rdb_channel_synced(const Event& e) {
   if (phase_ != Phase::await_rdb_channel) return;
-  if (config_.snapshot == ReplicaConfig::Snapshot::only) return;  // no feed wanted
   replid_.assign(e.replid);
   stream_offset_ = e.offset;
   endoff_db_ = e.db;
@@ -126,7 +125,19 @@ void Replica::rdb_channel_synced(const Event& e) {
     return;
   }
   // Redis streams the feed from the offset of +FULLRESYNC on the main connection, unasked.
+  link();
+}
+
+void Replica::link() {
   linked_ = true;
+  if (config_.snapshot == ReplicaConfig::Snapshot::only) {
+    // Rdb-only: joined all the same, so that the master lets go of both connections once they
+    // close (Valkey otherwise keeps the rdb channel's share of its backlog until a timeout);
+    // the feed is not wanted and is dropped.
+    discard_feed_ = true;
+    lines_ = RespReader();
+    return;
+  }
   awaiting_snapshot_ = true;
   phase_ = Phase::connected;
   commands_.feed(lines_.take_buffered());
@@ -154,7 +165,7 @@ void Replica::restart_one_connection(Clock::time_point now) {
   output_.clear();
   offered_ = Channel::main;
   main_client_id_.clear();
-  linking_ = linked_ = awaiting_snapshot_ = false;
+  linking_ = linked_ = awaiting_snapshot_ = discard_feed_ = false;
   replid_.clear();
   stream_offset_ = 0;
   boundary_ = -1;
@@ -192,7 +203,7 @@ std::string Replica::take_output() {
 }
 
 void Replica::receive(std::string_view bytes) {
-  if (bytes.empty()) return;
+  if (bytes.empty() || discard_feed_) return;
   last_io_ = now_;
   switch (phase_) {
     case Phase::receive_ping_reply:
@@ -251,7 +262,7 @@ Event Replica::fail(FailKind kind, Errc code, std::string message) {
 
 Event Replica::next_event() {
   // The feed waits for the snapshot of the other connection, which has its own timeout.
-  if (awaiting_snapshot_ || phase_ == Phase::await_rdb_channel) return Event{};
+  if (awaiting_snapshot_ || discard_feed_ || phase_ == Phase::await_rdb_channel) return Event{};
   for (;;) {
     switch (phase_) {
       case Phase::await_rdb_channel:
@@ -433,10 +444,7 @@ Event Replica::psync_reply(std::string_view line) {
       return fail(FailKind::protocol, Errc::protocol,
                   "the master did not continue from its rdb channel's snapshot (PSYNC " + replid_ +
                       " " + std::to_string(stream_offset_ + 1) + "): '" + std::string(line) + "'");
-    linked_ = true;
-    awaiting_snapshot_ = true;
-    phase_ = Phase::connected;
-    commands_.feed(lines_.take_buffered());
+    link();
     return Event{};
   }
   if (config_.channel == Channel::main && config_.two_connections &&

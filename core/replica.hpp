@@ -169,12 +169,10 @@ class Replica {
   const std::function<void(std::string_view)>& payload_tap() const noexcept { return tap_; }
   // The rdb channel said where its snapshot ends (its full_resync event). Valkey: this one now
   // sends REPLCONF set-rdb-client-id and PSYNC <replid> <offset+1>; Redis: the feed from that
-  // offset is already on its way here. Rdb-only: nothing (the feed is not wanted).
+  // offset is already on its way here. Rdb-only: the same, and the feed is dropped.
   void rdb_channel_synced(const Event& full_resync);
   // The master has joined the two connections (Valkey: +CONTINUE; Redis: at once).
   bool linked() const noexcept { return linked_; }
-  // Not rdb-only: the feed after the snapshot is wanted.
-  bool wants_feed() const noexcept { return config_.snapshot != ReplicaConfig::Snapshot::only; }
   // Linked, the snapshot not in yet: the feed arriving now must wait (the driver holds its
   // bytes) and is neither parsed nor ACKed.
   bool awaiting_snapshot() const noexcept { return awaiting_snapshot_; }
@@ -200,6 +198,7 @@ class Replica {
   Event endoff_reply(std::string_view line);
   Event rdb_client_id_reply(std::string_view line);
   void send_handshake();
+  void link();
   Event transfer();
   Event stream_command();
   void send(std::initializer_list<std::string_view> args);
@@ -237,6 +236,7 @@ class Replica {
   bool linking_ = false;             // Valkey: PSYNC <replid> <offset+1> sent on the main one
   bool linked_ = false;
   bool awaiting_snapshot_ = false;
+  bool discard_feed_ = false;  // rdb-only, linked: the feed is dropped
   std::uint64_t endoff_db_ = 0;
 
   // Transfer.

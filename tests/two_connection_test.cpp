@@ -2,13 +2,17 @@
 // every point; the whole tool against a scripted Redis 8 master (no Redis 8 server is at hand)
 // and its failures on the second connection; a real Valkey 8.0 with dual channel turned on.
 #include <doctest/doctest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +23,7 @@
 #include "support/fixtures.hpp"
 #include "support/rdb_builder.hpp"
 #include "support/redis_server.hpp"
+#include "support/server_test.hpp"
 
 namespace redis_repl::test {
 namespace {
@@ -501,6 +506,181 @@ TEST_CASE("two connections: a snapshot cut on the second connection fails dump-r
   CHECK(r.result.err.find("snapshot transfer") != std::string::npos);
   CHECK(!std::filesystem::exists(file));  // never a partial file
   std::filesystem::remove_all(dir);
+}
+
+// ---- a real Valkey 8.0 with dual channel on --------------------------------------------------
+
+namespace {
+
+// A Valkey master that syncs over two connections when asked, its snapshot slowed down (10 us a
+// key) so that writes can be made while it is sent.
+ServerOptions dual_channel_master() {
+  ServerOptions o;
+  o.executable = std::string(valkey_kind.server);
+  o.extra_args = {"--repl-diskless-sync",
+                  "yes",
+                  "--repl-diskless-sync-delay",
+                  "0",
+                  "--dual-channel-replication-enabled",
+                  "yes",
+                  "--enable-debug-command",
+                  "local",
+                  "--rdb-key-save-delay",
+                  "10"};
+  return o;
+}
+
+std::string info_replication(RespClient& c) { return c.command({"INFO", "replication"}).str; }
+
+// Runs body against Valkey (skipped, as SERVER_TEST_CASE does, when it is not installed).
+void with_valkey(const char* name, void (*body)(const ServerKind&)) {
+  run_with_server(valkey_kind, name, body);
+}
+
+void tail_during_writes(const ServerKind&) {
+  RedisServer master(dual_channel_master());
+  RespClient c = master.client(30s);
+  REQUIRE(c.command({"DEBUG", "POPULATE", "200000", "key"}).str == "OK");
+  for (int i = 0; i < 100; ++i) c.command({"SET", "before:" + std::to_string(i), "x"});
+
+  BackgroundProcess t({binary, "tail", "-p", std::to_string(master.port()), "--snapshot", "--noise",
+                       "--line-buffered"});
+  // Wait for the two connections, then write while the snapshot is being sent.
+  bool rdb_channel_seen = false, main_channel_seen = false, writes_during_sync = false;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!rdb_channel_seen && std::chrono::steady_clock::now() < deadline) {
+    const std::string info = info_replication(c);
+    rdb_channel_seen = info.find("type=rdb-channel") != std::string::npos;
+    main_channel_seen = info.find("type=main-channel") != std::string::npos;
+    if (!rdb_channel_seen) std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE_MESSAGE(rdb_channel_seen, "no rdb-channel in INFO; master log:\n" << master.log_tail());
+  constexpr int writes = 5000;
+  for (int i = 0; i < writes; i += 100) {
+    std::vector<std::vector<std::string>> batch;
+    for (int k = i; k < i + 100; ++k) batch.push_back({"SET", "w:" + std::to_string(k), "v"});
+    c.pipeline(batch);
+    const std::string info = info_replication(c);
+    main_channel_seen = main_channel_seen || info.find("type=main-channel") != std::string::npos;
+    if (i + 100 == writes) writes_during_sync = info.find("type=rdb-channel") != std::string::npos;
+  }
+  CHECK(main_channel_seen);
+  // The last write was made while the rdb channel was still there: the feed flowed meanwhile.
+  CHECK(writes_during_sync);
+  const std::string last = "w:" + std::to_string(writes - 1);
+  t.wait_for_line([&](std::string_view l) { return l.find("\"" + last + "\"") != l.npos; }, 60s,
+                  "the last write");
+  // Then one replica.
+  std::string info;
+  for (int i = 0; i < 100; ++i) {
+    info = info_replication(c);
+    if (info.find("connected_slaves:1") != std::string::npos &&
+        info.find("rdb-channel") == std::string::npos)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(info.find("connected_slaves:1") != std::string::npos);
+  CHECK(info.find("rdb-channel") == std::string::npos);
+  t.signal(SIGINT);
+  CHECK(t.wait(20s) == 130);
+
+  // Every key once, in the snapshot or in the feed; the feed's offsets follow on from the
+  // snapshot's without a gap.
+  std::map<std::string, int> seen;
+  std::int64_t expected_offset = -1;
+  bool contiguous = true, snapshot_done = false;
+  std::size_t snapshot_keys = 0, feed_writes = 0;
+  for (const std::string& line : t.lines()) {
+    const auto j = nlohmann::json::parse(line);
+    const std::string kind = j.value("kind", "");
+    if (kind == "key") {
+      ++seen[j["key"].get<std::string>()];
+      ++snapshot_keys;
+    } else if (kind == "snapshot_end") {
+      snapshot_done = true;
+      expected_offset = j["offset"].get<std::int64_t>() + 1;
+    } else if (kind == "command") {
+      CHECK(snapshot_done);
+      if (j["offset"].get<std::int64_t>() != expected_offset) contiguous = false;
+      expected_offset = j["end_offset"].get<std::int64_t>() + 1;
+      if (j["command"] == "set") {
+        ++seen[j["args"][0].get<std::string>()];
+        ++feed_writes;
+      }
+    }
+  }
+  CHECK(contiguous);
+  MESSAGE("snapshot keys: " << snapshot_keys << ", writes in the feed: " << feed_writes);
+  std::size_t once = 0, other = 0;
+  for (const auto& [key, n] : seen) (n == 1 ? once : other) += 1;
+  CHECK(once == 200000 + 100 + writes);
+  CHECK(other == 0);
+  CHECK(feed_writes > 0);
+  const std::string log = master.log_tail(20000);
+  CHECK(log.find("using: dual-channel") != std::string::npos);
+}
+
+void dump_over_two_connections(const ServerKind&) {
+  RedisServer master(dual_channel_master());
+  RespClient c = master.client(30s);
+  REQUIRE(c.command({"DEBUG", "POPULATE", "20000", "key"}).str == "OK");
+  const std::string file = (master.dir() / "taken.rdb").string();
+  const ProgramResult r =
+      run_program({binary, "dump-rdb", "-q", "-p", std::to_string(master.port()), "-o", file});
+  INFO("stderr: " << r.err << "\nmaster log:\n" << master.log_tail());
+  CHECK(r.exit_code == 0);
+  CHECK(master.log_tail(20000).find("using: dual-channel") != std::string::npos);
+  // A valid file: our own reader verifies its checksum and counts its keys.
+  const ProgramResult check = run_program({binary, "dump-rdb", "--file", file, "--check"});
+  INFO("check: " << check.out << check.err);
+  CHECK(check.exit_code == 0);
+  CHECK(check.out.find("20000") != std::string::npos);
+  // The master frees the pair: no replica left.
+  std::string info;
+  for (int i = 0; i < 100; ++i) {
+    info = info_replication(c);
+    if (info.find("connected_slaves:0") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  INFO("INFO replication: " << info);
+  CHECK(info.find("connected_slaves:0") != std::string::npos);
+}
+
+void no_dual_channel(const ServerKind&) {
+  RedisServer master(dual_channel_master());
+  RespClient c = master.client(30s);
+  REQUIRE(c.command({"SET", "a", "1"}).str == "OK");
+  const std::string file = (master.dir() / "taken.rdb").string();
+  const ProgramResult r = run_program({binary, "dump-rdb", "-q", "--no-dual-channel", "-p",
+                                       std::to_string(master.port()), "-o", file});
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 0);
+  const ProgramResult tail = run_program({binary, "tail", "-p", std::to_string(master.port()),
+                                          "--snapshot", "--no-dual-channel", "--duration", "1"});
+  CHECK(tail.exit_code == 0);
+  CHECK(tail.out.find("\"key\":\"a\"") != std::string::npos);
+  const std::string log = master.log_tail(20000);
+  INFO("master log:\n" << log);
+  CHECK(log.find("Starting BGSAVE for SYNC") != std::string::npos);
+  CHECK(log.find("dual channel") == std::string::npos);
+  CHECK(log.find("dual-channel") == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("two connections: tail --snapshot over Valkey's dual channel while writes flow") {
+  with_valkey("two connections: tail --snapshot over Valkey's dual channel while writes flow",
+              tail_during_writes);
+}
+
+TEST_CASE("two connections: dump-rdb -o over Valkey's dual channel writes a valid file") {
+  with_valkey("two connections: dump-rdb -o over Valkey's dual channel writes a valid file",
+              dump_over_two_connections);
+}
+
+TEST_CASE("two connections: --no-dual-channel syncs Valkey over one connection") {
+  with_valkey("two connections: --no-dual-channel syncs Valkey over one connection",
+              no_dual_channel);
 }
 
 }  // namespace redis_repl::test

@@ -253,7 +253,7 @@ struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
       switch (e.kind) {
         case Event::Kind::full_resync:
           replica_.rdb_channel_synced(e);
-          if (!replica_.linked() && replica_.wants_feed()) {
+          if (!replica_.linked()) {
             // Valkey: the snapshot waits (unread) until the main connection is joined to it,
             // so that a refusal there can still fall back with nothing handed out.
             rdb_paused_ = true;

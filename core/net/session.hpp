@@ -17,8 +17,9 @@
 // held_in_memory_max), not parsed, not ACKed, and handed to the main Replica once the snapshot is
 // in. A second connection that cannot be set up (an error reply, a cut, a wrong client id)
 // before any snapshot byte is handed out ends in a fallback: the main connection starts again
-// with one connection (SessionHandler::on_fallback says why). Rdb-only (dump-rdb) never sends
-// PSYNC on the main connection: the snapshot is all it wants, and the session ends with it.
+// with one connection (SessionHandler::on_fallback says why). Rdb-only (dump-rdb) joins the two
+// connections all the same (Valkey frees what it keeps for the pair only when the main one,
+// joined, goes away), drops the feed, and ends the session with the snapshot.
 #pragma once
 #include <chrono>
 #include <cstdint>
