@@ -43,6 +43,7 @@ struct DumpRdbOptions {
   std::uint64_t largest = 0;
   ReportFlags report;
   std::int64_t parallel = 2;  // --cluster: snapshots fetched at once
+  bool no_dual_channel = false;
 };
 
 // What every mode shares: the key filter, the output format, the sink that writes it.
@@ -187,6 +188,9 @@ class DumpHandler final : public core::net::SessionHandler {
     return -1;
   }
   bool wants_stop() override { return caught_signal() || broken(); }
+  void on_fallback(const std::string& why) override {
+    print_warning("two-connection sync failed (" + why + "); syncing over one connection");
+  }
 
   bool done() const { return done_; }
   std::uint64_t rdb_bytes() const { return rdb_bytes_; }
@@ -217,8 +221,11 @@ int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
   }
   // With --sentinel: the master the sentinels name now (a snapshot is taken from one master).
   const core::net::Server server = find_server(o.conn);
-  const core::ReplicaConfig config =
+  core::ReplicaConfig config =
       core::net::replica_config(server, core::ReplicaConfig::Snapshot::only);
+  // When the master offers it, the snapshot comes on a second connection and the main one sends
+  // no PSYNC: it is closed once the snapshot is in (the master frees what it kept for it).
+  config.two_connections = !o.no_dual_channel;
   const std::string where = server.endpoint.name();
   Progress progress(!o.quiet, 0);
   // -LOADING, -NOMASTERLINK: the master cannot serve a snapshot yet; ask again, as a Redis
@@ -508,8 +515,12 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
                   "With --cluster: fetch up to N shards' snapshots at once (default 2)")
       ->option_text("N")
       ->check(integer_in(1, 64, "a number of snapshots"));
+  cmd->add_flag("--no-dual-channel", o->no_dual_channel,
+                "Never take the snapshot on a second connection (Valkey dual channel, Redis rdb "
+                "channel), even when the master offers it");
   set_group(*cmd, "Input and output",
-            {"--file", "--output", "--format", "--largest", "--check", "--quiet", "--parallel"});
+            {"--file", "--output", "--format", "--largest", "--check", "--quiet", "--parallel",
+             "--no-dual-channel"});
   set_group(*cmd, "Filters", {"--db", "--match", "--type"});
   cmd->callback([o, cmd, &runner] {
     o->format_given = cmd->count("--format") > 0;

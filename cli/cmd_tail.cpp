@@ -32,6 +32,7 @@
 #include "core/replica.hpp"
 #include "core/sentinel.hpp"
 #include "formats/sink.hpp"
+#include "formats/spool.hpp"
 
 namespace redis_repl::cli {
 namespace {
@@ -60,6 +61,7 @@ struct TailOptions {
   ReportFlags report;
   bool snapshot_only = false;     // --format report: the snapshot's report, then stop
   double cluster_refresh_s = 10;  // --cluster: the topology is read again this often
+  bool no_dual_channel = false;
 };
 
 std::string lower(std::string_view s) {
@@ -71,6 +73,45 @@ std::string lower(std::string_view s) {
 // Snapshot facts nobody asked to see: parsed (and verified) all the same.
 struct DiscardSnapshot final : core::RdbVisitor {
   core::Flow on_key_begin(const core::KeyInfo&) override { return core::Flow::skip; }
+};
+
+// During a two-connection sync, the feed that arrives while the snapshot is being printed waits
+// in a private file (the --spool directory, at most --spool-max bytes), then is printed in order.
+class SpoolHold final : public core::net::FeedHold {
+ public:
+  SpoolHold(const std::string& dir, std::uint64_t max) : dir_(dir), max_(max) {}
+  bool push(std::string_view bytes) override {
+    if (!spool_.is_open() && !spool_.open(dir_)) {
+      why_ = "cannot make a file to hold the feed during the snapshot: " + spool_.what();
+      return false;
+    }
+    if (spool_.queued() + bytes.size() > max_) {
+      why_ = "the feed that arrived during the snapshot passed --spool-max (" +
+             std::to_string(max_) + " bytes)";
+      return false;
+    }
+    if (!spool_.write(bytes)) {
+      why_ = "cannot hold the feed during the snapshot: " + spool_.what();
+      return false;
+    }
+    return true;
+  }
+  bool pull(std::string& block, std::size_t max) override {
+    if (!spool_.is_open() || spool_.queued() == 0) return false;
+    if (!spool_.peek(block, max)) {
+      why_ = "cannot read back the feed held during the snapshot: " + spool_.what();
+      return false;
+    }
+    spool_.pop(block.size());
+    return true;
+  }
+  std::string why() const override { return why_; }
+
+ private:
+  std::string dir_;
+  std::uint64_t max_;
+  formats::Spool spool_;
+  std::string why_;
 };
 
 class TailHandler final : public core::net::SessionHandler {
@@ -203,6 +244,16 @@ class TailHandler final : public core::net::SessionHandler {
 
   void on_connected() override { connected_at_ = Clock::now(); }
 
+  core::net::FeedHold* feed_hold() override {
+    if (o_.spool_max == 0) return nullptr;  // no spool: held in memory, bounded
+    if (!hold_) hold_ = std::make_unique<SpoolHold>(o_.spool_dir, o_.spool_max);
+    return hold_.get();
+  }
+  void on_fallback(const std::string& why) override {
+    hold_.reset();
+    print_warning("two-connection sync failed (" + why + "); syncing over one connection");
+  }
+
   bool wants_stop() override {
     if (!out_.buffer().empty()) {  // what a burst left behind goes out within 100 ms
       out_.flush();
@@ -297,6 +348,7 @@ class TailHandler final : public core::net::SessionHandler {
   std::int64_t data_end_ = -1;
   bool synced_ = false;
   bool waiting_noted_ = false;
+  std::unique_ptr<SpoolHold> hold_;
 };
 
 // ---- tail --cluster ----------------------------------------------------------------------------
@@ -766,6 +818,9 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     config.db = resume.db;
     config.pin_channel = pin_channel;
     config.ack_holdback = o.ack_written ? 0 : 1;
+    // Valkey's dual channel, Redis's rdb channel: only for a whole snapshot (an empty one is
+    // asked with a filter the second connection would not know).
+    config.two_connections = o.snapshot && !o.no_dual_channel;
     core::Replica replica(config, snapshot_visitor, Clock::now());
     // The join point is ours, not the user's: a full resync there is no refused resume.
     handler.attach(replica, resume.valid() && !joining);
@@ -903,6 +958,9 @@ void register_tail(CLI::App& app, Runner& runner) {
                   "it, reading from the master waits for the reader")
       ->option_text("SIZE")
       ->transform(CLI::AsSizeValue(false));
+  cmd->add_flag("--no-dual-channel", o->no_dual_channel,
+                "With --snapshot: never take the snapshot on a second connection (Valkey dual "
+                "channel, Redis rdb channel), even when the master offers it");
   cmd->add_option("--announce-port", o->announce_port,
                   "Port to announce with REPLCONF listening-port (default: none, shown as 0)")
       ->option_text("PORT")
@@ -918,7 +976,7 @@ void register_tail(CLI::App& app, Runner& runner) {
   set_group(*cmd, "Filters", {"--db", "--match", "--command", "--exclude-command", "--noise"});
   set_group(*cmd, "Replication",
             {"--state", "--allow-full-resync", "--from-rdb", "--ack-written", "--announce-port",
-             "--cluster-refresh"});
+             "--cluster-refresh", "--no-dual-channel"});
   cmd->callback([o, cmd, &runner] { runner = [o, cmd] { return run_tail(*o, *cmd); }; });
 }
 

@@ -100,7 +100,7 @@ _redis_repl() {
                 --allow-full-resync --from-rdb --db --match --command --exclude-command
                 --noise --count --duration --line-buffered --ack-written --spool --spool-max
                 --announce-port --top --prefix-separators --prefix-depth --report-format
-                --cluster-refresh --help" -- "$cur"))
+                --cluster-refresh --no-dual-channel --help" -- "$cur"))
             ;;
         dump-rdb)
             case $prev in
@@ -127,7 +127,7 @@ _redis_repl() {
             esac
             COMPREPLY=($(compgen -W "$connection -n --dbnum --file -o --output --format --check --db
                 --match --type --largest --top --prefix-separators --prefix-depth --report-format
-                -q --quiet --parallel --help" -- "$cur"))
+                -q --quiet --parallel --no-dual-channel --help" -- "$cur"))
             ;;
         lag-check)
             case $prev in

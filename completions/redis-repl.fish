@@ -95,6 +95,8 @@ complete -c redis-repl -n $tail -l announce-port -x \
     -d 'Port to announce with REPLCONF listening-port'
 complete -c redis-repl -n $tail -l cluster-refresh -x \
     -d 'With --cluster: read the topology again this often (default 10)'
+complete -c redis-repl -n $tail -l no-dual-channel \
+    -d 'Never take the snapshot on a second connection'
 
 # dump-rdb
 set -l dump_rdb '__fish_seen_subcommand_from dump-rdb'
@@ -121,6 +123,8 @@ complete -c redis-repl -n $dump_rdb -l type -x -a 'string list set zset hash str
 complete -c redis-repl -n $dump_rdb -s q -l quiet -d 'No progress line on standard error'
 complete -c redis-repl -n $dump_rdb -l parallel -x \
     -d 'With --cluster: fetch up to N snapshots at once (default 2)'
+complete -c redis-repl -n $dump_rdb -l no-dual-channel \
+    -d 'Never take the snapshot on a second connection'
 
 # lag-check
 set -l lag_check '__fish_seen_subcommand_from lag-check'

@@ -12,13 +12,15 @@ namespace redis_repl::core {
 
 // The repl_state steps of replication.c that a replica goes through after connecting.
 enum class Replica::Phase : std::uint8_t {
-  receive_ping_reply,         // REPL_STATE_RECEIVE_PING_REPLY
-  receive_handshake_replies,  // REPL_STATE_RECEIVE_AUTH_REPLY ... _CAPA_REPLY
-  receive_psync_reply,        // REPL_STATE_RECEIVE_PSYNC_REPLY
-  receive_payload_header,     // REPL_STATE_TRANSFER, before the $ line
-  transfer,                   // REPL_STATE_TRANSFER, payload bytes
-  transfer_mark,              // the 40-byte mark that ends a diskless payload
-  connected,                  // REPL_STATE_CONNECTED: the command stream
+  receive_ping_reply,           // REPL_STATE_RECEIVE_PING_REPLY
+  receive_handshake_replies,    // REPL_STATE_RECEIVE_AUTH_REPLY ... _CAPA_REPLY
+  receive_psync_reply,          // REPL_STATE_RECEIVE_PSYNC_REPLY
+  await_rdb_channel,            // main: the rdb channel is being set up on a second connection
+  receive_rdb_client_id_reply,  // main (Valkey): REPLCONF set-rdb-client-id sent
+  receive_payload_header,       // REPL_STATE_TRANSFER, before the $ line
+  transfer,                     // REPL_STATE_TRANSFER, payload bytes
+  transfer_mark,                // the 40-byte mark that ends a diskless payload
+  connected,                    // REPL_STATE_CONNECTED: the command stream
   done,
   failed,
 };
@@ -85,6 +87,91 @@ Replica::Replica(ReplicaConfig config, RdbVisitor& snapshot_visitor, Clock::time
       now_(now),
       last_io_(now),
       last_ack_(now) {
+  if (config_.channel == Channel::main) {
+    send({"PING"});
+  } else {
+    // The rdb channel goes straight to AUTH and its one REPLCONF, as the servers' own replicas.
+    send_handshake();
+  }
+}
+
+ReplicaConfig Replica::rdb_channel_config() const {
+  ReplicaConfig c;
+  c.user = config_.user;
+  c.password = config_.password;
+  c.listening_port = config_.listening_port;
+  c.announce_ip = config_.announce_ip;
+  c.timeout = config_.timeout;
+  c.max_newline_run = config_.max_newline_run;
+  c.snapshot = ReplicaConfig::Snapshot::only;
+  c.channel = offered_;
+  c.main_client_id = main_client_id_;
+  return c;
+}
+
+RdbVisitor& Replica::snapshot_visitor() noexcept { return *watcher_; }
+
+std::optional<std::uint64_t> Replica::stream_db() const noexcept { return watcher_->stream_db; }
+
+void Replica::rdb_channel_synced(const Event& e) {
+  if (phase_ != Phase::await_rdb_channel) return;
+  replid_.assign(e.replid);
+  stream_offset_ = e.offset;
+  endoff_db_ = e.db;
+  if (offered_ == Channel::valkey_rdb) {
+    send({"REPLCONF", "set-rdb-client-id", e.channel_id});
+    phase_ = Phase::receive_rdb_client_id_reply;
+    last_io_ = now_;
+    return;
+  }
+  // Redis streams the feed from the offset of +FULLRESYNC on the main connection, unasked.
+  link();
+}
+
+void Replica::link() {
+  linked_ = true;
+  if (config_.snapshot == ReplicaConfig::Snapshot::only) {
+    // Rdb-only: joined all the same, so that the master lets go of both connections once they
+    // close (Valkey otherwise keeps the rdb channel's share of its backlog until a timeout);
+    // the feed is not wanted and is dropped.
+    discard_feed_ = true;
+    lines_ = RespReader();
+    return;
+  }
+  awaiting_snapshot_ = true;
+  phase_ = Phase::connected;
+  commands_.feed(lines_.take_buffered());
+}
+
+void Replica::snapshot_complete(std::optional<std::uint64_t> stream_db) {
+  if (!awaiting_snapshot_) return;
+  awaiting_snapshot_ = false;
+  boundary_ = stream_offset_;
+  last_write_end_ = boundary_;
+  db_ = boundary_db_ = stream_db.value_or(endoff_db_);
+  confirmed_ = boundary_;
+  last_io_ = now_;
+  // The first ACK: Valkey puts the main connection online with it.
+  queue_ack(boundary_);
+}
+
+void Replica::restart_one_connection(Clock::time_point now) {
+  config_.two_connections = false;
+  phase_ = Phase::receive_ping_reply;
+  steps_.clear();
+  step_ = 0;
+  lines_ = RespReader();
+  commands_ = CommandReader();
+  output_.clear();
+  offered_ = Channel::main;
+  main_client_id_.clear();
+  linking_ = linked_ = awaiting_snapshot_ = discard_feed_ = false;
+  replid_.clear();
+  stream_offset_ = 0;
+  boundary_ = -1;
+  closed_ = false;
+  newline_run_ = 0;
+  now_ = last_io_ = last_ack_ = now;
   send({"PING"});
 }
 
@@ -116,13 +203,15 @@ std::string Replica::take_output() {
 }
 
 void Replica::receive(std::string_view bytes) {
-  if (bytes.empty()) return;
+  if (bytes.empty() || discard_feed_) return;
   last_io_ = now_;
   switch (phase_) {
     case Phase::receive_ping_reply:
     case Phase::receive_handshake_replies:
     case Phase::receive_psync_reply:
     case Phase::receive_payload_header:
+    case Phase::await_rdb_channel:
+    case Phase::receive_rdb_client_id_reply:
       lines_.feed(bytes);
       break;
     case Phase::transfer:
@@ -146,7 +235,7 @@ void Replica::tick(Clock::time_point now) {
   // After a diskless payload the master streams only once an ACK reaches it after it noticed
   // the fork's exit; an ACK sent earlier is lost. Until the first stream byte, ACK often.
   const auto period = awaiting_stream_ ? std::chrono::milliseconds(100) : config_.ack_period;
-  if (phase_ == Phase::connected && now_ - last_ack_ >= period) {
+  if (phase_ == Phase::connected && !awaiting_snapshot_ && now_ - last_ack_ >= period) {
     // Everything handed out and confirmed; Redis's replicationCron sends one every second.
     queue_ack(confirmed_);
   }
@@ -172,8 +261,13 @@ Event Replica::fail(FailKind kind, Errc code, std::string message) {
 }
 
 Event Replica::next_event() {
+  // The feed waits for the snapshot of the other connection, which has its own timeout.
+  if (awaiting_snapshot_ || discard_feed_ || phase_ == Phase::await_rdb_channel) return Event{};
   for (;;) {
     switch (phase_) {
+      case Phase::await_rdb_channel:
+        return Event{};
+      case Phase::receive_rdb_client_id_reply:
       case Phase::receive_ping_reply:
       case Phase::receive_handshake_replies:
       case Phase::receive_psync_reply:
@@ -189,9 +283,10 @@ Event Replica::next_event() {
           continue;
         }
         newline_run_ = 0;
-        Event e = phase_ == Phase::receive_psync_reply      ? psync_reply(line)
-                  : phase_ == Phase::receive_payload_header ? payload_header(line)
-                                                            : handshake_reply(line);
+        Event e = phase_ == Phase::receive_psync_reply           ? psync_reply(line)
+                  : phase_ == Phase::receive_payload_header      ? payload_header(line)
+                  : phase_ == Phase::receive_rdb_client_id_reply ? rdb_client_id_reply(line)
+                                                                 : handshake_reply(line);
         if (e.kind != Event::Kind::need_data) return e;
         continue;
       }
@@ -202,6 +297,7 @@ Event Replica::next_event() {
         break;
       }
       case Phase::connected: {
+        if (awaiting_snapshot_) return Event{};  // just linked: the feed waits
         Event e = stream_command();
         if (e.kind != Event::Kind::need_data) return e;
         break;
@@ -250,33 +346,7 @@ Event Replica::handshake_reply(std::string_view line) {
       return fail(FailKind::protocol, Errc::protocol,
                   "unexpected reply to PING: '" + std::string(line) + "'");
     }
-    // AUTH and every REPLCONF go out together; their replies are read in order (Redis 6.2+).
-    if (!config_.password.empty()) {
-      if (config_.user.empty()) {
-        send({"AUTH", config_.password});
-      } else {
-        send({"AUTH", config_.user, config_.password});
-      }
-      steps_.push_back({"AUTH", false});
-    }
-    if (config_.listening_port) {
-      send({"REPLCONF", "listening-port", std::to_string(config_.listening_port)});
-      steps_.push_back({"REPLCONF listening-port", true});
-    }
-    if (!config_.announce_ip.empty()) {
-      send({"REPLCONF", "ip-address", config_.announce_ip});  // Redis 4.0+; tolerated
-      steps_.push_back({"REPLCONF ip-address", true});
-    }
-    send({"REPLCONF", "capa", "eof", "capa", "psync2"});
-    steps_.push_back({"REPLCONF capa", true});
-    if (config_.snapshot == ReplicaConfig::Snapshot::only) {
-      send({"REPLCONF", "rdb-only", "1"});  // Redis 6.2+; older masters say -ERR, tolerated
-      steps_.push_back({"REPLCONF rdb-only", true});
-    } else if (config_.snapshot == ReplicaConfig::Snapshot::empty) {
-      send({"REPLCONF", "rdb-filter-only", ""});  // Redis 7.0+; older ones send everything
-      steps_.push_back({"REPLCONF rdb-filter-only", true});
-    }
-    phase_ = Phase::receive_handshake_replies;
+    send_handshake();
     return Event{};
   }
   const HandshakeStep& step = steps_[step_];
@@ -288,7 +358,7 @@ Event Replica::handshake_reply(std::string_view line) {
       return fail(FailKind::auth, Errc::protocol,
                   "the master requires authentication (" + std::string(line.substr(1)) + ")");
     if (!step.tolerated)
-      return fail(FailKind::auth, Errc::protocol,
+      return fail(step.what == "AUTH" ? FailKind::auth : FailKind::protocol, Errc::protocol,
                   step.what + " failed: " + std::string(line.substr(1)));
   } else if (line.front() != '+') {
     return fail(FailKind::protocol, Errc::protocol,
@@ -296,7 +366,9 @@ Event Replica::handshake_reply(std::string_view line) {
   }
   if (++step_ < steps_.size()) return Event{};
   // Every reply is in: only now may PSYNC go out (Redis refuses it behind pending output).
-  if (config_.replid != "?" && config_.offset >= 0) {
+  if (config_.channel == Channel::valkey_rdb) {
+    send({"SYNC"});
+  } else if (config_.channel == Channel::main && config_.replid != "?" && config_.offset >= 0) {
     send({"PSYNC", config_.replid, std::to_string(config_.offset + 1)});
   } else {
     send({"PSYNC", "?", "-1"});
@@ -305,8 +377,95 @@ Event Replica::handshake_reply(std::string_view line) {
   return Event{};
 }
 
+void Replica::send_handshake() {
+  // AUTH and every REPLCONF go out together; their replies are read in order (Redis 6.2+).
+  {
+    if (!config_.password.empty()) {
+      if (config_.user.empty()) {
+        send({"AUTH", config_.password});
+      } else {
+        send({"AUTH", config_.user, config_.password});
+      }
+      steps_.push_back({"AUTH", false});
+    }
+    if (config_.channel != Channel::main) {
+      // One REPLCONF says it all; the same listening-port and ip-address as the main connection,
+      // so that one replica is listed. An error: the master will not do it (fall back).
+      std::vector<std::string> args{"REPLCONF", "capa", "eof", "rdb-only", "1", "rdb-channel", "1"};
+      if (config_.channel == Channel::redis_rdb) {
+        args.push_back("main-ch-client-id");
+        args.push_back(config_.main_client_id);
+      }
+      args.push_back("listening-port");
+      args.push_back(std::to_string(config_.listening_port));
+      if (!config_.announce_ip.empty()) {
+        args.push_back("ip-address");
+        args.push_back(config_.announce_ip);
+      }
+      append_command(output_, std::span<const std::string>(args));
+      steps_.push_back({"REPLCONF rdb-channel", false});
+      phase_ = Phase::receive_handshake_replies;
+      return;
+    }
+    if (config_.listening_port) {
+      send({"REPLCONF", "listening-port", std::to_string(config_.listening_port)});
+      steps_.push_back({"REPLCONF listening-port", true});
+    }
+    if (!config_.announce_ip.empty()) {
+      send({"REPLCONF", "ip-address", config_.announce_ip});  // Redis 4.0+; tolerated
+      steps_.push_back({"REPLCONF ip-address", true});
+    }
+    if (config_.two_connections) {
+      send({"REPLCONF", "capa", "eof", "capa", "psync2", "capa", "dual-channel", "capa",
+            "rdb-channel-repl"});
+    } else {
+      send({"REPLCONF", "capa", "eof", "capa", "psync2"});
+    }
+    steps_.push_back({"REPLCONF capa", true});
+    if (config_.snapshot == ReplicaConfig::Snapshot::only) {
+      send({"REPLCONF", "rdb-only", "1"});  // Redis 6.2+; older masters say -ERR, tolerated
+      steps_.push_back({"REPLCONF rdb-only", true});
+    } else if (config_.snapshot == ReplicaConfig::Snapshot::empty) {
+      send({"REPLCONF", "rdb-filter-only", ""});  // Redis 7.0+; older ones send everything
+      steps_.push_back({"REPLCONF rdb-filter-only", true});
+    }
+    phase_ = Phase::receive_handshake_replies;
+  }
+}
+
 // Keep-alive newlines can precede +FULLRESYNC; next_event() has taken them.
 Event Replica::psync_reply(std::string_view line) {
+  if (config_.channel == Channel::valkey_rdb) return endoff_reply(line);
+  if (linking_) {
+    // Valkey: the PSYNC that joins this connection to the rdb channel's snapshot.
+    linking_ = false;
+    const std::string_view id = line.size() > 10 ? line.substr(10) : std::string_view(replid_);
+    if ((line != "+CONTINUE" && !line.starts_with("+CONTINUE ")) || id != replid_)
+      return fail(FailKind::protocol, Errc::protocol,
+                  "the master did not continue from its rdb channel's snapshot (PSYNC " + replid_ +
+                      " " + std::to_string(stream_offset_ + 1) + "): '" + std::string(line) + "'");
+    link();
+    return Event{};
+  }
+  if (config_.channel == Channel::main && config_.two_connections &&
+      (line == "+DUALCHANNELSYNC" || line.starts_with("+RDBCHANNELSYNC"))) {
+    Event e;
+    e.kind = Event::Kind::open_rdb_channel;
+    e.ts_ms = wall_ms_;
+    if (line == "+DUALCHANNELSYNC") {
+      offered_ = Channel::valkey_rdb;
+    } else {
+      std::uint64_t id = 0;
+      if (line.size() < 17 || line[15] != ' ' || !parse_decimal(line.substr(16), id))
+        return fail(FailKind::protocol, Errc::protocol,
+                    "malformed reply to PSYNC: '" + std::string(line) + "'");
+      offered_ = Channel::redis_rdb;
+      main_client_id_.assign(line.substr(16));
+      e.channel_id = main_client_id_;
+    }
+    phase_ = Phase::await_rdb_channel;
+    return e;
+  }
   if (line.starts_with("+FULLRESYNC")) {
     const std::string_view rest = line.substr(std::min<std::size_t>(line.size(), 12));
     const std::size_t sp = rest.find(' ');
@@ -361,6 +520,59 @@ Event Replica::psync_reply(std::string_view line) {
                 "PSYNC: permission refused: " + std::string(line.substr(1)));
   return fail(FailKind::protocol, Errc::protocol,
               "unexpected reply to PSYNC: '" + std::string(line) + "'");
+}
+
+// Valkey's rdb channel: "$ENDOFF:<offset> <replid> <dbid> <rdb-client-id>" (keep-alive
+// newlines before it are taken by next_event()); the snapshot's $EOF: line follows.
+Event Replica::endoff_reply(std::string_view line) {
+  auto malformed = [&] {
+    return fail(
+        FailKind::protocol, Errc::protocol,
+        "malformed reply to SYNC on the rdb channel: '" + std::string(line.substr(0, 120)) + "'");
+  };
+  if (line.front() == '-') {
+    if (transient_error(line))
+      return fail(FailKind::transient, Errc::protocol, "SYNC: " + std::string(line.substr(1)));
+    return fail(FailKind::protocol, Errc::protocol,
+                "SYNC on the rdb channel refused: " + std::string(line.substr(1)));
+  }
+  if (!line.starts_with("$ENDOFF:")) return malformed();
+  std::string_view fields[4];
+  std::string_view rest = line.substr(8);
+  for (int i = 0; i < 4; ++i) {
+    const std::size_t sp = i < 3 ? rest.find(' ') : rest.size();
+    if (sp == std::string_view::npos || sp == 0) return malformed();
+    fields[i] = rest.substr(0, sp);
+    rest = rest.substr(std::min(rest.size(), sp + 1));
+  }
+  std::int64_t offset = -1;
+  std::uint64_t db = 0, client = 0;
+  if (!parse_decimal(fields[0], offset) || offset < 0 || offset > max_start_offset ||
+      !is_replid(fields[1]) || !parse_decimal(fields[2], db) || !parse_decimal(fields[3], client))
+    return malformed();
+  replid_.assign(fields[1]);
+  main_client_id_.assign(fields[3]);  // here: the rdb client id, for the main connection
+  stream_offset_ = offset;
+  phase_ = Phase::receive_payload_header;
+  Event e;
+  e.kind = Event::Kind::full_resync;
+  e.ts_ms = wall_ms_;
+  e.replid = replid_;
+  e.offset = offset;
+  e.db = db;
+  e.channel_id = main_client_id_;
+  return e;
+}
+
+// Valkey's main connection: the reply to REPLCONF set-rdb-client-id.
+Event Replica::rdb_client_id_reply(std::string_view line) {
+  if (line.front() != '+')
+    return fail(FailKind::protocol, Errc::protocol,
+                "REPLCONF set-rdb-client-id: " + std::string(line.substr(line.front() == '-')));
+  send({"PSYNC", replid_, std::to_string(stream_offset_ + 1)});
+  linking_ = true;
+  phase_ = Phase::receive_psync_reply;
+  return Event{};
 }
 
 // Keep-alive newlines while the master forks; next_event() has taken them.

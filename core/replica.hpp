@@ -41,6 +41,16 @@ inline constexpr std::uint64_t unknown_db = ~std::uint64_t{0};
 // logs "Failed to resolve hostname" at each INFO it reads from the master while we are linked.
 inline constexpr std::string_view inspector_host = "redis-repl.invalid";
 
+// Which connection of a sync a Replica drives. A full sync may take two (newest-servers.md §6):
+// the main one carries the feed, a second one (the "rdb channel") only the snapshot. Valkey 8+
+// answers PSYNC with +DUALCHANNELSYNC, Redis 8+ with +RDBCHANNELSYNC <main-client-id>; the
+// driver then opens the second connection with rdb_channel_config().
+enum class Channel : std::uint8_t {
+  main,
+  valkey_rdb,  // SYNC, answered by $ENDOFF:<offset> <replid> <dbid> <rdb-client-id>, then the RDB
+  redis_rdb,   // PSYNC ? -1, answered by +FULLRESYNC <replid> <offset>, then the RDB
+};
+
 struct ReplicaConfig {
   std::string user;                  // ACL user; empty: AUTH <password> alone
   std::string password;              // empty: no AUTH
@@ -69,6 +79,12 @@ struct ReplicaConfig {
   // master sends at most about one a second, so more than this many bytes of them in a row is a
   // peer that is not behaving as a master (a protocol error).
   std::uint64_t max_newline_run = 1 << 20;
+  // Main channel: advertise both forks' two-connection sync (capa dual-channel, capa
+  // rdb-channel-repl). Only for a full snapshot or rdb-only: a filtered one (Snapshot::empty)
+  // would come whole on a second connection, which knows nothing of the filter.
+  bool two_connections = false;
+  Channel channel = Channel::main;
+  std::string main_client_id;  // redis_rdb: the id +RDBCHANNELSYNC named
 };
 
 // Why a replica stopped. The driver maps these to retries and exit codes.
@@ -84,14 +100,16 @@ enum class FailKind : std::uint8_t {
 
 struct Event {
   enum class Kind : std::uint8_t {
-    need_data,       // nothing more until receive(), tick() or peer_closed()
-    full_resync,     // +FULLRESYNC: replid, offset
-    partial_resync,  // +CONTINUE: replid (new_replid when the master renamed its history), offset
-    transfer_begin,  // the payload starts: length, or eof_mark
-    transfer_end,    // the snapshot is in: offset (where the stream starts), length (RDB bytes)
-    command,         // one command of the stream
-    done,            // rdb-only: the snapshot is complete, nothing else will come
-    failed,          // see fail_kind and error; the replica is finished
+    need_data,         // nothing more until receive(), tick() or peer_closed()
+    full_resync,       // +FULLRESYNC: replid, offset
+    partial_resync,    // +CONTINUE: replid (new_replid when the master renamed its history), offset
+    transfer_begin,    // the payload starts: length, or eof_mark
+    transfer_end,      // the snapshot is in: offset (where the stream starts), length (RDB bytes)
+    command,           // one command of the stream
+    done,              // rdb-only: the snapshot is complete, nothing else will come
+    failed,            // see fail_kind and error; the replica is finished
+    open_rdb_channel,  // main: the master wants the snapshot on a second connection (see
+                       // rdb_channel_config()); channel_id: Redis's main client id
   };
   Kind kind = Kind::need_data;
   std::string_view replid;
@@ -105,6 +123,9 @@ struct Event {
   bool noise = false;           // command: replication housekeeping (PING, REPLCONF, SELECT,
                                 // MULTI/EXEC wrappers), counted in offsets, hidden by default
   std::span<const std::string_view> args;
+  // full_resync of a Valkey rdb channel: the rdb client id to name on the main one (db: the
+  // stream's db); open_rdb_channel: the main client id Redis named.
+  std::string_view channel_id;
   FailKind fail_kind = FailKind::protocol;
   Error error;
 };
@@ -140,6 +161,29 @@ class Replica {
   // The master asked for an ACK (REPLCONF GETACK) that has not gone out yet.
   bool ack_requested() const noexcept { return getack_offset_ >= 0; }
 
+  // ---- two-connection sync (main channel) ----
+  // The configuration of the second connection, after open_rdb_channel: same credentials,
+  // timeout, listening-port and ip-address as this one (so Sentinel sees one replica).
+  ReplicaConfig rdb_channel_config() const;
+  RdbVisitor& snapshot_visitor() noexcept;
+  const std::function<void(std::string_view)>& payload_tap() const noexcept { return tap_; }
+  // The rdb channel said where its snapshot ends (its full_resync event). Valkey: this one now
+  // sends REPLCONF set-rdb-client-id and PSYNC <replid> <offset+1>; Redis: the feed from that
+  // offset is already on its way here. Rdb-only: the same, and the feed is dropped.
+  void rdb_channel_synced(const Event& full_resync);
+  // The master has joined the two connections (Valkey: +CONTINUE; Redis: at once).
+  bool linked() const noexcept { return linked_; }
+  // Linked, the snapshot not in yet: the feed arriving now must wait (the driver holds its
+  // bytes) and is neither parsed nor ACKed.
+  bool awaiting_snapshot() const noexcept { return awaiting_snapshot_; }
+  // The rdb channel's snapshot is complete: the feed may flow; the first ACK goes out.
+  void snapshot_complete(std::optional<std::uint64_t> stream_db);
+  // The repl-stream-db the snapshot named, if it did.
+  std::optional<std::uint64_t> stream_db() const noexcept;
+  // The second connection could not be set up: start again on a new connection, with one
+  // connection only (capa dual-channel no longer advertised). Only before any snapshot byte.
+  void restart_one_connection(Clock::time_point now);
+
  private:
   enum class Phase : std::uint8_t;
   struct HandshakeStep;
@@ -151,6 +195,10 @@ class Replica {
   Event handshake_reply(std::string_view line);
   Event psync_reply(std::string_view line);
   Event payload_header(std::string_view line);
+  Event endoff_reply(std::string_view line);
+  Event rdb_client_id_reply(std::string_view line);
+  void send_handshake();
+  void link();
   Event transfer();
   Event stream_command();
   void send(std::initializer_list<std::string_view> args);
@@ -181,6 +229,15 @@ class Replica {
   std::int64_t confirmed_ = -1;
   std::int64_t last_write_end_ = 0;  // end of the last command that is not PING or REPLCONF
   std::int64_t getack_offset_ = -1;  // a GETACK is waiting for its ACK
+
+  // Two connections (main channel).
+  Channel offered_ = Channel::main;  // the rdb channel the master asked for
+  std::string main_client_id_;       // Redis: from +RDBCHANNELSYNC
+  bool linking_ = false;             // Valkey: PSYNC <replid> <offset+1> sent on the main one
+  bool linked_ = false;
+  bool awaiting_snapshot_ = false;
+  bool discard_feed_ = false;  // rdb-only, linked: the feed is dropped
+  std::uint64_t endoff_db_ = 0;
 
   // Transfer.
   bool eof_mark_mode_ = false;

@@ -72,6 +72,8 @@ std::string describe(const Event& e) {
       return "done";
     case Event::Kind::failed:
       return "failed " + std::to_string(static_cast<int>(e.fail_kind)) + ": " + e.error.message;
+    case Event::Kind::open_rdb_channel:
+      return "open_rdb_channel " + std::string(e.channel_id);
   }
   return "?";
 }

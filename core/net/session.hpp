@@ -7,11 +7,25 @@
 // SessionHandler, which writes them out synchronously, so a slow reader of our output slows the
 // reading from the master with it. A session is one connection: reconnecting is the caller's
 // loop (core/link_policy.hpp decides), with a new Replica built from the old one's resume point.
+//
+// A two-connection full sync (ReplicaConfig::two_connections; newest-servers.md §6) is driven
+// here too: when the master asks for it, a second connection to the same endpoint (same
+// transport, same AUTH) carries the snapshot, with a Replica of its own (Channel::valkey_rdb or
+// redis_rdb) feeding the same snapshot visitor and payload tap. The handler sees one sync, in
+// order: the snapshot's events from the second connection, then the feed from the main one.
+// The feed that arrives meanwhile is held (a FeedHold: the handler's, else memory up to
+// held_in_memory_max), not parsed, not ACKed, and handed to the main Replica once the snapshot is
+// in. A second connection that cannot be set up (an error reply, a cut, a wrong client id)
+// before any snapshot byte is handed out ends in a fallback: the main connection starts again
+// with one connection (SessionHandler::on_fallback says why). Rdb-only (dump-rdb) joins the two
+// connections all the same (Valkey frees what it keeps for the pair only when the main one,
+// joined, goes away), drops the feed, and ends the session with the snapshot.
 #pragma once
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/link_policy.hpp"
 #include "core/net/endpoint.hpp"
@@ -22,6 +36,22 @@ class io_context;
 }
 
 namespace redis_repl::core::net {
+
+// Where the feed waits while the second connection brings the snapshot: appended at the end,
+// taken from the front, in order.
+class FeedHold {
+ public:
+  virtual ~FeedHold() = default;
+  // False when the bytes cannot be kept (why() says why): the session fails.
+  virtual bool push(std::string_view bytes) = 0;
+  // The oldest bytes, up to max, into block (replacing it); false when none are left, or when
+  // they cannot be read back (why() says so: the session fails).
+  virtual bool pull(std::string& block, std::size_t max) = 0;
+  virtual std::string why() const = 0;  // empty while nothing failed
+};
+
+// Without a handler's FeedHold: at most this much feed is held in memory.
+inline constexpr std::uint64_t held_in_memory_max = std::uint64_t{256} << 20;
 
 class SessionHandler {
  public:
@@ -35,6 +65,10 @@ class SessionHandler {
   virtual void on_connected() {}
   // Polled by the ticker: true ends the session (a signal, a duration elapsed, output closed).
   virtual bool wants_stop() { return false; }
+  // Where the feed waits during a two-connection sync; null: in memory (held_in_memory_max).
+  virtual FeedHold* feed_hold() { return nullptr; }
+  // The second connection failed before the snapshot began: one connection from now on.
+  virtual void on_fallback(const std::string& why) { (void)why; }
 };
 
 struct SessionResult {

@@ -143,6 +143,22 @@ FakeMaster::FakeMaster(Script script) : script_(std::move(script)) {
   thread_ = std::thread([this] { run(); });
 }
 
+FakeMaster::Link::~Link() {
+  if (owns_fd_) ::close(fd_);
+}
+
+std::unique_ptr<FakeMaster::Link> FakeMaster::accept_next(std::chrono::milliseconds timeout) {
+  if (!wait_ready(listen_fd_, POLLIN, Clock::now() + timeout, stop_))
+    throw HarnessError("fake master: no second connection within " +
+                       std::to_string(timeout.count()) + " ms");
+  const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) throw HarnessError("fake master: accept failed");
+  ++accepted_;
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return std::make_unique<Link>(fd, stop_, true);
+}
+
 FakeMaster::~FakeMaster() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();

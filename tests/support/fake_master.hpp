@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -23,7 +24,11 @@ class FakeMaster {
   // One accepted connection, as the script sees it.
   class Link {
    public:
-    Link(int fd, const std::atomic<bool>& stop) : fd_(fd), stop_(stop) {}
+    Link(int fd, const std::atomic<bool>& stop, bool owns_fd = false)
+        : fd_(fd), stop_(stop), owns_fd_(owns_fd) {}
+    ~Link();
+    Link(const Link&) = delete;
+    Link& operator=(const Link&) = delete;
     // The next command sent (an array of bulk strings); throws HarnessError on a timeout, a
     // closed link or anything that is not a command.
     std::vector<std::string> read_command(
@@ -48,6 +53,7 @@ class FakeMaster {
 
     int fd_;
     const std::atomic<bool>& stop_;
+    bool owns_fd_;
     std::string in_;
   };
   using Script = std::function<void(Link&)>;
@@ -58,6 +64,11 @@ class FakeMaster {
   FakeMaster& operator=(const FakeMaster&) = delete;
 
   int port() const { return port_; }
+  // Inside a script: the next connection the replica makes while the script still holds the
+  // current one (a second connection of the same sync); closed when the Link goes. Throws
+  // HarnessError when none comes within the timeout.
+  std::unique_ptr<Link> accept_next(
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
   int connections() const { return accepted_.load(); }
   // What the script threw, "" if nothing.
   std::string error() const;
