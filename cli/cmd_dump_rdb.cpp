@@ -38,6 +38,8 @@ struct DumpRdbOptions {
   std::vector<std::string> types;
   std::uint64_t largest = 0;
   ReportFlags report;
+  std::optional<formats::ServerVersion> target;  // --target-version, resolved
+  std::string target_version;
 };
 
 // What every mode shares: the key filter, the output format, the sink that writes it.
@@ -69,7 +71,7 @@ struct Output {
     sink = o.check                             ? formats::make_check_sink(out)
            : format == formats::Format::memory ? formats::make_memory_sink(out, o.largest)
            : format == formats::Format::report ? formats::make_report_sink(out, o.report.options)
-                                               : formats::make_sink(format, out);
+                                               : formats::make_sink(format, out, o.target);
     filtered = std::make_unique<core::FilterVisitor>(filter, *sink);
   }
   core::RdbVisitor& visitor() {
@@ -101,6 +103,7 @@ struct Output {
       print_warning(std::to_string(sink->metadata_dropped()) +
                     " keys carry module metadata (RDB_OPCODE_KEY_META) that no command can "
                     "rebuild; their values are written without it");
+    print_dropped(sink->dropped());
     out.flush();
     if (out.closed()) return static_cast<int>(ExitCode::ok);
     check_written();
@@ -277,6 +280,7 @@ int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
 
 int run_dump_rdb(DumpRdbOptions& o, CLI::App& cmd) {
   resolve_report_options(cmd, o.format == "report", o.report);
+  o.target = resolve_target_version(cmd, o.target_version, o.format == "resp" && !o.check);
   if (!o.file.empty() && !o.output.empty())
     throw Fatal(ExitCode::usage,
                 "-o writes the snapshot a master sends; with --file, use --format");
@@ -310,6 +314,7 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
                   "With --format memory: only the N keys using the most memory, largest first")
       ->option_text("N")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000000}));
+  add_target_version_option(*cmd, o->target_version);
   add_report_options(*cmd, o->report);
   cmd->add_flag(
       "--check", o->check,
@@ -328,8 +333,9 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
       ->option_text("TYPE")
       ->allow_extra_args(false);
   cmd->add_flag("-q,--quiet", o->quiet, "No progress line or summary on standard error");
-  set_group(*cmd, "Input and output",
-            {"--file", "--output", "--format", "--largest", "--check", "--quiet"});
+  set_group(
+      *cmd, "Input and output",
+      {"--file", "--output", "--format", "--target-version", "--largest", "--check", "--quiet"});
   set_group(*cmd, "Filters", {"--db", "--match", "--type"});
   cmd->callback([o, cmd, &runner] {
     o->format_given = cmd->count("--format") > 0;

@@ -4,8 +4,11 @@
 // every split point and byte by byte, like the real files in rdb_parser_test.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +16,8 @@
 #include "formats/sink.hpp"
 #include "support/fixtures.hpp"
 #include "support/rdb_builder.hpp"
+#include "support/redis_server.hpp"
+#include "support/replication.hpp"
 
 namespace redis_repl::test {
 namespace {
@@ -594,6 +599,172 @@ TEST_CASE("newest: REDIS 15 hash templates (opcode 0xf2, types 29 to 32) come ou
   REQUIRE(lim.step == Step::failed);
   CHECK(lim.error.code == Errc::limit_exceeded);
   CHECK(lim.error.message == "hash template field names over the 40-byte limit");
+}
+
+}  // namespace redis_repl::test
+
+namespace redis_repl::test {
+namespace {
+
+std::string render_for(std::string_view data, std::optional<formats::ServerVersion> target,
+                       std::map<std::string, std::uint64_t>* dropped) {
+  std::string out;
+  formats::OutBuffer buf(&out);
+  auto sink = formats::make_sink(formats::Format::resp, buf, target);
+  core::RdbParser p(*sink);
+  REQUIRE(p.feed(data) == core::Step::done);
+  buf.flush();
+  *dropped = sink->dropped();
+  return out;
+}
+
+formats::ServerVersion version(std::string_view text) {
+  formats::ServerVersion v;
+  REQUIRE(formats::parse_server_version(text, v));
+  return v;
+}
+
+bool has_cmd(const std::string& resp, std::string_view verb) {
+  return resp.find("\r\n" + std::string(verb) + "\r\n") != std::string::npos;
+}
+
+// A REDIS 13 file (written by Redis 8.6) with what older servers lack: a hash field TTL
+// (type 24), a stream with IDMP state and a group's entries-read (type 26), a function.
+std::string redis86_file() {
+  RdbBuilder b(13);
+  b.byte(0xfa).str("redis-ver").str("8.6.0");
+  b.byte(0xf5).str("#!lua name=lib\nredis.register_function('f', function() return 1 end)");
+  b.byte(24).str("h").le64(1000).len(2).len(0).str("a").str("1").len(501).str("b").str("2");
+  const std::string lp = listpack(
+      {std::int64_t{1}, std::int64_t{0}, std::int64_t{1}, std::string("f"), std::int64_t{0},
+       std::int64_t{2}, std::int64_t{0}, std::int64_t{0}, std::string("v"), std::int64_t{4}});
+  b.byte(26).str("s").len(1).str(stream_id_raw(5, 0)).str(lp);
+  b.len(1).len(5).len(0).len(5).len(0).len(0).len(0).len(1);
+  b.len(1).str("g").len(5).len(0).len(1).len(0).len(0);  // group g, entries read 1
+  b.len(100).len(1000).len(1).str("p").len(1).str("i").len(5).len(0).len(1).len(0);
+  return b.finish();
+}
+
+}  // namespace
+
+TEST_CASE("newest: --target-version names a server: redis:X.Y, valkey:X.Y or a bare X.Y") {
+  CHECK(version("7.2").name() == "redis 7.2");
+  CHECK(version("redis:8.6").name() == "redis 8.6");
+  CHECK(version("valkey:9.0").name() == "valkey 9.0");
+  CHECK(version("valkey:8.1.1").name() == "valkey 8.1");
+  formats::ServerVersion v;
+  for (std::string_view bad : {"", "7", "7.", ".2", "redis:", "valkey:9", "keydb:6.2", "7.2.x",
+                               "7.2.3.4", "x.y", "-7.2", "7.-2", "100.0", " 7.2", "Redis:7.2"})
+    CHECK_MESSAGE(!formats::parse_server_version(bad, v), bad);
+  CHECK(version("7.4").at_least(7, 4, 9, 0));
+  CHECK(!version("7.2").at_least(7, 4, 9, 0));
+  CHECK(version("valkey:9.0").at_least(7, 4, 9, 0));
+  CHECK(!version("valkey:8.1").at_least(7, 4, 9, 0));
+  CHECK(!version("valkey:9.9").at_least(8, 6));  // a command Valkey does not have
+}
+
+// The same file for several targets: the commands each server has, and a count of the rest.
+TEST_CASE("newest: RESP for a target server writes its commands and counts what it cannot take") {
+  const std::string file = redis86_file();
+  std::map<std::string, std::uint64_t> dropped;
+
+  // No target: the writer (redis-ver 8.6.0) has everything.
+  const std::string own = render_for(file, std::nullopt, &dropped);
+  CHECK(dropped.empty());
+  CHECK(has_cmd(own, "HPEXPIREAT"));
+  CHECK(own.find("HPEXPIREAT\r\n$1\r\nh\r\n$4\r\n1500\r\n$6\r\nFIELDS\r\n$1\r\n1\r\n$1\r\nb\r\n") !=
+        std::string::npos);
+  CHECK(has_cmd(own, "XCFGSET"));
+  CHECK(has_cmd(own, "XIDMPRECORD"));
+  CHECK(has_cmd(own, "ENTRIESADDED"));
+  CHECK(has_cmd(own, "ENTRIESREAD"));
+  CHECK(has_cmd(own, "FUNCTION"));
+  CHECK(render_for(file, version("redis:8.6"), &dropped) == own);
+
+  // Redis 7.2: no field TTLs, no IDMP; the fields themselves are kept.
+  const std::string r72 = render_for(file, version("redis:7.2"), &dropped);
+  CHECK(!has_cmd(r72, "HPEXPIREAT"));
+  CHECK(!has_cmd(r72, "XCFGSET"));
+  CHECK(!has_cmd(r72, "XIDMPRECORD"));
+  CHECK(r72.find("HSET\r\n$1\r\nh\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n") !=
+        std::string::npos);
+  CHECK(has_cmd(r72, "ENTRIESADDED"));
+  CHECK(dropped ==
+        std::map<std::string, std::uint64_t>{
+            {"hash field TTLs that redis 7.2 cannot take (HPEXPIREAT needs Redis 7.4 or Valkey "
+             "9.0; the fields are kept without them)",
+             1},
+            {"streams' IDMP state that redis 7.2 cannot take (XCFGSET and XIDMPRECORD need Redis "
+             "8.6)",
+             1}});
+
+  // Valkey 9.0 has field TTLs, not IDMP; Valkey 8.1 has neither.
+  const std::string v90 = render_for(file, version("valkey:9.0"), &dropped);
+  CHECK(has_cmd(v90, "HPEXPIREAT"));
+  CHECK(!has_cmd(v90, "XCFGSET"));
+  CHECK(dropped.size() == 1);
+  CHECK(dropped.begin()->first.starts_with("streams' IDMP state that valkey 9.0 cannot take"));
+  render_for(file, version("valkey:8.1"), &dropped);
+  CHECK(dropped.size() == 2);
+
+  // Redis 6.2: no functions, and XSETID / XGROUP CREATE without the 7.0 counters.
+  const std::string r62 = render_for(file, version("6.2"), &dropped);
+  CHECK(!has_cmd(r62, "FUNCTION"));
+  CHECK(!has_cmd(r62, "ENTRIESADDED"));
+  CHECK(!has_cmd(r62, "ENTRIESREAD"));
+  CHECK(r62.find("*3\r\n$6\r\nXSETID\r\n$1\r\ns\r\n$3\r\n5-0\r\n") != std::string::npos);
+  CHECK(dropped.size() == 5);
+  CHECK(dropped["function libraries that redis 6.2 cannot take (FUNCTION LOAD needs Redis 7.0)"] ==
+        1);
+
+  // valkey-ver wins over redis-ver (Valkey writes both): a Valkey 8.1 file gets no HPEXPIREAT.
+  RdbBuilder vk(11);
+  vk.byte(0xfa).str("redis-ver").str("7.2.4").byte(0xfa).str("valkey-ver").str("8.1.0");
+  vk.byte(24).str("h").le64(1000).len(1).len(2).str("a").str("1");
+  const std::string v81 = render_for(vk.finish(), std::nullopt, &dropped);
+  CHECK(!has_cmd(v81, "HPEXPIREAT"));
+  REQUIRE(dropped.size() == 1);
+  CHECK(dropped.begin()->first.starts_with("hash field TTLs that valkey 8.1 cannot take"));
+}
+
+TEST_CASE("newest: dump-rdb --target-version: warnings counted once per kind, bad values exit 2") {
+  TempDir dir;
+  const std::filesystem::path rdb = dir / "redis86.rdb";
+  {
+    std::ofstream f(rdb, std::ios::binary);
+    f << redis86_file();
+  }
+  const ProgramResult r = run_program({REDIS_REPL_BINARY, "dump-rdb", "--file", rdb.string(),
+                                       "--format", "resp", "--target-version", "valkey:8.1", "-q"});
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("\r\nHPEXPIREAT\r\n") == std::string::npos);
+  CHECK(r.out.find("\r\nHSET\r\n") != std::string::npos);
+  CHECK(r.err.find("redis-repl: warning: 1 hash field TTLs that valkey 8.1 cannot take") !=
+        std::string::npos);
+  CHECK(r.err.find("redis-repl: warning: 1 streams' IDMP state that valkey 8.1 cannot take") !=
+        std::string::npos);
+
+  const ProgramResult own = run_program(
+      {REDIS_REPL_BINARY, "dump-rdb", "--file", rdb.string(), "--format", "resp", "-q"});
+  CHECK(own.exit_code == 0);
+  CHECK(own.out.find("\r\nHPEXPIREAT\r\n") != std::string::npos);
+  CHECK(own.err.find("warning") == std::string::npos);
+
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--format", "resp", "--target-version", "valkey9"},
+        std::vector<std::string>{"--format", "resp", "--target-version", "7"},
+        std::vector<std::string>{"--format", "json", "--target-version", "7.2"},
+        std::vector<std::string>{"--target-version", "7.2"}}) {
+    std::vector<std::string> argv = {REDIS_REPL_BINARY, "dump-rdb", "--file", rdb.string()};
+    argv.insert(argv.end(), bad.begin(), bad.end());
+    const ProgramResult b = run_program(argv);
+    CHECK_MESSAGE(b.exit_code == 2, b.err);
+    CHECK(b.out.empty());
+    CHECK(b.err.find("--target-version") != std::string::npos);
+  }
+  const ProgramResult tail_bad = run_program(
+      {REDIS_REPL_BINARY, "tail", "-p", "1", "--format", "human", "--target-version", "7.2"});
+  CHECK(tail_bad.exit_code == 2);
 }
 
 }  // namespace redis_repl::test
