@@ -744,6 +744,26 @@ TEST_CASE("newest: dump-rdb --target-version: warnings counted once per kind, ba
   CHECK(r.err.find("redis-repl: warning: 1 streams' IDMP state that valkey 8.1 cannot take") !=
         std::string::npos);
 
+  // Through the key filter (as the CLI reads): a type-27 stream keeps its NACK zone in JSON.
+  const std::filesystem::path s27 = dir / "stream27.rdb";
+  {
+    const std::string lp = listpack(
+        {std::int64_t{1}, std::int64_t{0}, std::int64_t{1}, std::string("f"), std::int64_t{0},
+         std::int64_t{2}, std::int64_t{0}, std::int64_t{0}, std::string("v"), std::int64_t{4}});
+    RdbBuilder b(14);
+    b.byte(27).str("s").len(1).str(stream_id_raw(5, 0)).str(lp);
+    b.len(1).len(5).len(0).len(5).len(0).len(0).len(0).len(1).len(1);
+    b.str("g").len(5).len(0).len(1).len(1).raw(stream_id_raw(5, 0)).le64(7).len(2);
+    b.len(0).len(1).raw(stream_id_raw(5, 0));  // no consumers; the NACK zone holds 5-0
+    b.len(1).len(1).len(0).len(0).len(0);      // IDMP
+    std::ofstream f(s27, std::ios::binary);
+    f << b.finish();
+  }
+  const ProgramResult j =
+      run_program({REDIS_REPL_BINARY, "dump-rdb", "--file", s27.string(), "--match", "s*", "-q"});
+  CHECK_MESSAGE(j.exit_code == 0, j.err);
+  CHECK(j.out.find(R"("nacked":["5-0"])") != std::string::npos);
+
   const ProgramResult own = run_program(
       {REDIS_REPL_BINARY, "dump-rdb", "--file", rdb.string(), "--format", "resp", "-q"});
   CHECK(own.exit_code == 0);
