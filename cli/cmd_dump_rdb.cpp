@@ -44,6 +44,8 @@ struct DumpRdbOptions {
   ReportFlags report;
   std::int64_t parallel = 2;  // --cluster: snapshots fetched at once
   bool no_dual_channel = false;
+  std::optional<formats::ServerVersion> target;  // --target-version, resolved
+  std::string target_version;
 };
 
 // What every mode shares: the key filter, the output format, the sink that writes it.
@@ -75,7 +77,7 @@ struct Output {
     sink = o.check                             ? formats::make_check_sink(out)
            : format == formats::Format::memory ? formats::make_memory_sink(out, o.largest)
            : format == formats::Format::report ? formats::make_report_sink(out, o.report.options)
-                                               : formats::make_sink(format, out);
+                                               : formats::make_sink(format, out, o.target);
     filtered = std::make_unique<core::FilterVisitor>(filter, *sink);
   }
   core::RdbVisitor& visitor() {
@@ -107,6 +109,7 @@ struct Output {
       print_warning(std::to_string(sink->metadata_dropped()) +
                     " keys carry module metadata (RDB_OPCODE_KEY_META) that no command can "
                     "rebuild; their values are written without it");
+    print_dropped(sink->dropped());
     out.flush();
     if (out.closed()) return static_cast<int>(ExitCode::ok);
     check_written();
@@ -448,6 +451,7 @@ int run_cluster_dump(DumpRdbOptions& o) {
 
 int run_dump_rdb(DumpRdbOptions& o, CLI::App& cmd) {
   resolve_report_options(cmd, o.format == "report", o.report);
+  o.target = resolve_target_version(cmd, o.target_version, o.format == "resp" && !o.check);
   if (!o.file.empty() && !o.output.empty())
     throw Fatal(ExitCode::usage,
                 "-o writes the snapshot a master sends; with --file, use --format");
@@ -493,6 +497,7 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
                   "With --format memory: only the N keys using the most memory, largest first")
       ->option_text("N")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000000}));
+  add_target_version_option(*cmd, o->target_version);
   add_report_options(*cmd, o->report);
   cmd->add_flag(
       "--check", o->check,
@@ -519,8 +524,8 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
                 "Never take the snapshot on a second connection (Valkey dual channel, Redis rdb "
                 "channel), even when the master offers it");
   set_group(*cmd, "Input and output",
-            {"--file", "--output", "--format", "--largest", "--check", "--quiet", "--parallel",
-             "--no-dual-channel"});
+            {"--file", "--output", "--format", "--target-version", "--largest", "--check",
+             "--quiet", "--parallel", "--no-dual-channel"});
   set_group(*cmd, "Filters", {"--db", "--match", "--type"});
   cmd->callback([o, cmd, &runner] {
     o->format_given = cmd->count("--format") > 0;

@@ -62,6 +62,7 @@ struct TailOptions {
   bool snapshot_only = false;     // --format report: the snapshot's report, then stop
   double cluster_refresh_s = 10;  // --cluster: the topology is read again this often
   bool no_dual_channel = false;
+  std::string target_version;  // --target-version
 };
 
 std::string lower(std::string_view s) {
@@ -669,6 +670,8 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
                 "--format report reports the snapshot: it wants --snapshot, and no --state or "
                 "--from-rdb");
   resolve_report_options(cmd, o.snapshot_only, o.report);
+  const std::optional<formats::ServerVersion> target =
+      resolve_target_version(cmd, o.target_version, format == formats::Format::resp);
 
   ResumePoint resume;
   if (!o.state_file.empty()) {
@@ -686,7 +689,7 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
   if (!out.ok()) throw Fatal(ExitCode::io, out.failure());
   std::unique_ptr<formats::Sink> sink = o.snapshot_only
                                             ? formats::make_report_sink(out, o.report.options)
-                                            : formats::make_sink(format, out);
+                                            : formats::make_sink(format, out, target);
   // -n (or the URI's /db) is the default for --db.
   if (o.dbs.empty() && o.conn.db) o.dbs.push_back(*o.conn.db);
   core::KeyFilter filter;
@@ -769,6 +772,7 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     }
     handler.settle();
     if (out.ok() || out.closed()) handler.save_state(true);
+    print_dropped(sink->dropped());
   };
 
   for (bool first = true;; first = false) {
@@ -910,6 +914,7 @@ void register_tail(CLI::App& app, Runner& runner) {
                   "(the snapshot's key-space report, then exit)")
       ->check(CLI::IsMember({"json", "human", "resp", "report"}))
       ->option_text("FORMAT");
+  add_target_version_option(*cmd, o->target_version);
   add_report_options(*cmd, o->report);
   cmd->add_flag("--snapshot", o->snapshot,
                 "Print every key of the snapshot first, then the boundary, then the feed");
@@ -971,8 +976,8 @@ void register_tail(CLI::App& app, Runner& runner) {
       ->option_text("SECONDS")
       ->check(number_in(0.1, 86400, "seconds"));
   set_group(*cmd, "Output",
-            {"--format", "--snapshot", "--count", "--duration", "--line-buffered", "--spool",
-             "--spool-max"});
+            {"--format", "--target-version", "--snapshot", "--count", "--duration",
+             "--line-buffered", "--spool", "--spool-max"});
   set_group(*cmd, "Filters", {"--db", "--match", "--command", "--exclude-command", "--noise"});
   set_group(*cmd, "Replication",
             {"--state", "--allow-full-resync", "--from-rdb", "--ack-written", "--announce-port",

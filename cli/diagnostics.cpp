@@ -56,6 +56,10 @@ void print_warning(std::string_view message) {
   write_stderr("redis-repl: warning: " + formats::terminal_safe(message) + "\n");
 }
 
+void print_dropped(const std::map<std::string, std::uint64_t>& dropped) {
+  for (const auto& [kind, n] : dropped) print_warning(std::to_string(n) + " " + kind);
+}
+
 void print_info(std::string_view message) {
   write_stderr("redis-repl: " + formats::terminal_safe(message) + "\n");
 }

@@ -2,6 +2,8 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <string>
 #include <string_view>
 
 namespace redis_repl::cli {
@@ -10,6 +12,8 @@ namespace redis_repl::cli {
 void print_error(std::string_view message);
 void print_warning(std::string_view message);
 void print_info(std::string_view message);
+// One warning per kind of what an output could not carry: "N <kind>".
+void print_dropped(const std::map<std::string, std::uint64_t>& dropped);
 
 // SIGPIPE ignored (a closed stdout shows up as EPIPE, a clean stop); SIGINT and SIGTERM set a
 // flag that long-running loops poll. Returns the signal number caught, 0 if none.

@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "cli/diagnostics.hpp"
 #include "core/bytes.hpp"
+#include "formats/sink.hpp"
 
 namespace redis_repl::cli {
 namespace {
@@ -461,6 +462,26 @@ ExitCode exit_code_for(core::Failure failure) {
       return ExitCode::rdb_unsupported;
   }
   return ExitCode::internal;
+}
+
+void add_target_version_option(CLI::App& cmd, std::string& value) {
+  cmd.add_option("--target-version", value,
+                 "With --format resp: write only commands this server has, e.g. redis:7.2, "
+                 "valkey:9.0 or 8.6 (Redis); warn about what it cannot take (default: the "
+                 "version that wrote the snapshot)")
+      ->option_text("VERSION");
+}
+
+std::optional<formats::ServerVersion> resolve_target_version(const CLI::App& cmd,
+                                                             const std::string& value, bool resp) {
+  if (cmd.count("--target-version") == 0) return std::nullopt;
+  if (!resp) throw Fatal(ExitCode::usage, "--target-version goes with --format resp");
+  formats::ServerVersion v;
+  if (!formats::parse_server_version(value, v))
+    throw Fatal(ExitCode::usage, "--target-version '" + value +
+                                     "' is not [redis:|valkey:]MAJOR.MINOR, e.g. redis:7.2 or "
+                                     "valkey:9.0");
+  return v;
 }
 
 }  // namespace redis_repl::cli

@@ -16,7 +16,17 @@ class App;
 class Validator;
 }  // namespace CLI
 
+namespace redis_repl::formats {
+struct ServerVersion;
+}
+
 namespace redis_repl::cli {
+
+// --target-version (dump-rdb, tail): "[redis:|valkey:]MAJOR.MINOR[.PATCH]", with --format resp
+// only; a bad value, or one given with another format, is a usage error.
+void add_target_version_option(CLI::App& cmd, std::string& value);
+std::optional<formats::ServerVersion> resolve_target_version(const CLI::App& cmd,
+                                                             const std::string& value, bool resp);
 
 struct ConnectionOptions {
   std::string host = "127.0.0.1";

@@ -90,13 +90,17 @@ _redis_repl() {
                     COMPREPLY=($(compgen -d -- "$cur"))
                     return 0
                     ;;
+                --target-version)
+                    COMPREPLY=($(compgen -W 'redis:7.2 redis:7.4 redis:8.6 valkey:8.1 valkey:9.0' -- "$cur"))
+                    return 0
+                    ;;
                 --db | --match | --command | --exclude-command | --count | --duration | \
                     --spool-max | --announce-port | --top | --prefix-separators | --prefix-depth | \
                     --cluster-refresh)
                     return 0 # a number, a glob or a name: nothing to offer
                     ;;
             esac
-            COMPREPLY=($(compgen -W "$connection -n --dbnum --format --snapshot --state
+            COMPREPLY=($(compgen -W "$connection -n --dbnum --format --target-version --snapshot --state
                 --allow-full-resync --from-rdb --db --match --command --exclude-command
                 --noise --count --duration --line-buffered --ack-written --spool --spool-max
                 --announce-port --top --prefix-separators --prefix-depth --report-format
@@ -120,12 +124,16 @@ _redis_repl() {
                     COMPREPLY=($(compgen -W 'string list set zset hash stream module' -- "$cur"))
                     return 0
                     ;;
+                --target-version)
+                    COMPREPLY=($(compgen -W 'redis:7.2 redis:7.4 redis:8.6 valkey:8.1 valkey:9.0' -- "$cur"))
+                    return 0
+                    ;;
                 --db | --match | --largest | --top | --prefix-separators | --prefix-depth | \
                     --parallel)
                     return 0 # a number, a glob or characters: nothing to offer
                     ;;
             esac
-            COMPREPLY=($(compgen -W "$connection -n --dbnum --file -o --output --format --check --db
+            COMPREPLY=($(compgen -W "$connection -n --dbnum --file -o --output --format --target-version --check --db
                 --match --type --largest --top --prefix-separators --prefix-depth --report-format
                 -q --quiet --parallel --no-dual-channel --help" -- "$cur"))
             ;;

@@ -61,6 +61,9 @@ complete -c redis-repl -n '__fish_seen_subcommand_from tail dump-rdb' -s n -l db
 # tail
 set -l tail '__fish_seen_subcommand_from tail'
 complete -c redis-repl -n $tail -l format -x -a 'json human resp report' -d 'Output format'
+complete -c redis-repl -n $tail -l target-version -x \
+    -a 'redis:7.2 redis:7.4 redis:8.6 valkey:8.1 valkey:9.0' \
+    -d 'With --format resp: only commands this server has'
 complete -c redis-repl -n $tail -l top -x -d 'With --format report: rows in each top list (default 20)'
 complete -c redis-repl -n $tail -l prefix-separators -x \
     -d 'With --format report: characters that end a key prefix (default :)'
@@ -104,6 +107,9 @@ complete -c redis-repl -n $dump_rdb -l file -r -F \
     -d 'Read the RDB from this file (- for stdin) instead of a master'
 complete -c redis-repl -n $dump_rdb -s o -l output -r -F \
     -d 'Write the master\'s snapshot as sent to this file (- for stdout)'
+complete -c redis-repl -n $dump_rdb -l target-version -x \
+    -a 'redis:7.2 redis:7.4 redis:8.6 valkey:8.1 valkey:9.0' \
+    -d 'With --format resp: only commands this server has'
 complete -c redis-repl -n $dump_rdb -l format -x -a 'json human resp keys memory report' \
     -d 'Output format'
 complete -c redis-repl -n $dump_rdb -l top -x -d 'With --format report: rows in each top list (default 20)'

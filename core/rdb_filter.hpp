@@ -77,6 +77,7 @@ class FilterVisitor : public RdbVisitor {
   Flow on_stream_consumer_begin(const StreamConsumer& c) override {
     return inner_.on_stream_consumer_begin(c);
   }
+  Flow on_stream_nack(StreamId id) override { return inner_.on_stream_nack(id); }
   Flow on_stream_consumer_pending(StreamId id) override {
     return inner_.on_stream_consumer_pending(id);
   }

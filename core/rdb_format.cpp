@@ -22,7 +22,11 @@ bool parse_type_name(std::string_view name, ValueType& out) noexcept {
 
 bool is_known_type(std::uint8_t b, int version) noexcept {
   if (b == static_cast<std::uint8_t>(RdbType::stream_listpacks_4)) return version >= 13;
-  return b <= rdb_type_max && b != 6 && b != 8;
+  if (b == static_cast<std::uint8_t>(RdbType::stream_listpacks_5)) return version >= 14;
+  if (b >= static_cast<std::uint8_t>(RdbType::hash_tmpl_lp) &&
+      b <= static_cast<std::uint8_t>(RdbType::hash_tmpl_array_ref))
+    return version >= 15;
+  return b <= rdb_type_max && b != 6 && b != 8 && b != 28;
 }
 
 std::string_view unread_type_name(std::uint8_t b, bool valkey) noexcept {
@@ -31,18 +35,8 @@ std::string_view unread_type_name(std::uint8_t b, bool valkey) noexcept {
     return "";
   }
   switch (b) {
-    case 27:
-      return "RDB_TYPE_STREAM_LISTPACKS_5 (Redis 8.8, RDB 14)";
     case 28:
       return "RDB_TYPE_ARRAY (Redis 8.8, RDB 14)";
-    case 29:
-      return "RDB_TYPE_HASH_TMPL_LP (Redis 8.10, RDB 15)";
-    case 30:
-      return "RDB_TYPE_HASH_TMPL_LP_REF (Redis 8.10, RDB 15)";
-    case 31:
-      return "RDB_TYPE_HASH_TMPL_ARRAY (Redis 8.10, RDB 15)";
-    case 32:
-      return "RDB_TYPE_HASH_TMPL_ARRAY_REF (Redis 8.10, RDB 15)";
     case 33:
       return "RDB_TYPE_GCRA (Redis 8.8 builds with GCRA)";
     default:
@@ -77,11 +71,16 @@ ValueType value_type_of(RdbType t) noexcept {
     case RdbType::hash_metadata:
     case RdbType::hash_listpack_ex:
     case RdbType::valkey_hash_2:
+    case RdbType::hash_tmpl_lp:
+    case RdbType::hash_tmpl_lp_ref:
+    case RdbType::hash_tmpl_array:
+    case RdbType::hash_tmpl_array_ref:
       return ValueType::hash;
     case RdbType::stream_listpacks:
     case RdbType::stream_listpacks_2:
     case RdbType::stream_listpacks_3:
     case RdbType::stream_listpacks_4:
+    case RdbType::stream_listpacks_5:
       return ValueType::stream;
     case RdbType::module_pre_ga:
     case RdbType::module_2:
@@ -129,6 +128,14 @@ std::string_view encoding_name(RdbType t) noexcept {
       return "stream_listpacks_3";
     case RdbType::stream_listpacks_4:
       return "stream_listpacks_4";
+    case RdbType::stream_listpacks_5:
+      return "stream_listpacks_5";
+    case RdbType::hash_tmpl_lp:
+    case RdbType::hash_tmpl_lp_ref:
+      return "template-listpack";
+    case RdbType::hash_tmpl_array:
+    case RdbType::hash_tmpl_array_ref:
+      return "template-array";
     case RdbType::valkey_hash_2:
       return "hashtable_2";
     case RdbType::hash_metadata_pre_ga:

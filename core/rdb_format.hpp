@@ -59,12 +59,17 @@ enum class RdbType : std::uint8_t {
   hash_metadata = 24,            // RDB_TYPE_HASH_METADATA
   hash_listpack_ex = 25,         // RDB_TYPE_HASH_LISTPACK_EX
   stream_listpacks_4 = 26,       // RDB_TYPE_STREAM_LISTPACKS_4 (REDIS 13: with IDMP state)
-  // Known but not read (their layouts could not be checked against a source): 27 stream with
-  // NACK zone (REDIS 14), 28 array (14), 29-32 hash templates (15), 33 GCRA.
+  stream_listpacks_5 = 27,       // RDB_TYPE_STREAM_LISTPACKS_5 (REDIS 14: with NACK zones)
+  hash_tmpl_lp = 29,             // RDB_TYPE_HASH_TMPL_LP (REDIS 15: field names inline)
+  hash_tmpl_lp_ref = 30,         // RDB_TYPE_HASH_TMPL_LP_REF (a registered template's values)
+  hash_tmpl_array = 31,          // RDB_TYPE_HASH_TMPL_ARRAY (field names inline)
+  hash_tmpl_array_ref = 32,      // RDB_TYPE_HASH_TMPL_ARRAY_REF (a registered template's values)
+  // Known but not read (their layouts could not be checked against a source): 28 array (REDIS
+  // 14), 33 GCRA.
   // VALKEY files give bytes 22 and 23 other meanings; the parser maps them to these:
   valkey_hash_2 = 100,  // VALKEY RDB_TYPE_HASH_2 (byte 22): fields with 8-byte expiries
 };
-inline constexpr std::uint8_t rdb_type_max = 26;
+inline constexpr std::uint8_t rdb_type_max = 32;
 inline constexpr std::uint8_t valkey_opcode_update = 0xf2;       // RDB_OPCODE_UPDATE
 inline constexpr std::uint8_t valkey_opcode_slot_import = 0xf3;  // RDB_OPCODE_SLOT_IMPORT
 inline constexpr std::uint8_t valkey_type_hash_2 = 22;           // RDB_TYPE_HASH_2

@@ -399,7 +399,14 @@ RdbParser::Status RdbParser::step(Cursor& c) {
     case State::stream_idmp_producer:
     case State::stream_idmp_entry:
     case State::stream_idmp_tail:
+    case State::stream_nack_count:
+    case State::stream_nack:
       return step_stream(c);
+    case State::hash_template_fields:
+      return step_hash_template(c);
+    case State::tmpl_self_fields:
+    case State::tmpl_self_fields_blob:
+      return step_template_hash(c);
     case State::module_ops:
       return step_module_op(c);
     case State::key_meta_class:
@@ -456,10 +463,25 @@ RdbParser::Status RdbParser::step_top(Cursor& c) {
     state_ = State::key_meta_class;
     return Status::ok;
   } else if (op == static_cast<std::uint8_t>(Opcode::hash_template) && version_ >= 15) {
-    return fail(Errc::rdb_unsupported,
-                "opcode 0xf2 is RDB_OPCODE_HASH_TEMPLATE (Redis 8.10, RDB 15), known but not read "
-                "by this build (its layout is not verified)",
-                offset_ + c.mark());
+    // RDB_OPCODE_HASH_TEMPLATE: the template id, the field count, then the field names
+    // (strictly ascending, shorter first, then bytewise). redis/librdb src/lib/parser.c at
+    // 1afaa46f, elementHashTemplate / templateStoreField.
+    const std::uint64_t at = offset_ + c.mark();
+    std::uint64_t id, count;
+    if ((s = read_len(c, id)) != Status::ok) return s;
+    if ((s = read_count(c, count, 1)) != Status::ok) return s;
+    if (count == 0)
+      return fail(Errc::rdb_corrupt, "hash template " + num(id) + " has no fields", at);
+    if (templates_.count(id))
+      return fail(Errc::rdb_corrupt, "hash template id " + num(id) + " repeated", at);
+    if (templates_.size() >= limits_.max_hash_templates)
+      return fail(Errc::limit_exceeded,
+                  "more than " + num(limits_.max_hash_templates) + " hash templates", at);
+    tmpl_ = Template{tmpl_fields_.size(), static_cast<std::size_t>(count)};
+    templates_.emplace(id, tmpl_);
+    tmpl_next_ = 0;
+    state_ = State::hash_template_fields;
+    return Status::ok;
   }
   if (op < 0xf4 || (op == 0xf4 && version_ < 12)) {
     if (op == static_cast<std::uint8_t>(RdbType::module_pre_ga))
@@ -640,9 +662,51 @@ RdbParser::Status RdbParser::step_key(Cursor& c, std::uint8_t type_byte) {
     case RdbType::stream_listpacks_2:
     case RdbType::stream_listpacks_3:
     case RdbType::stream_listpacks_4:
+    case RdbType::stream_listpacks_5:
       if ((s = read_count(c, count, 2)) != Status::ok) return s;
       state_ = State::stream_nodes;
       break;
+    // Template hashes (REDIS 15), as redis/librdb src/lib/parser.c at 1afaa46f reads them:
+    // _ARRAY_REF is the template id, then one value string per field of the template;
+    // _LP_REF one listpack: the template id (an integer entry), then the values; the
+    // self-contained _LP and _ARRAY carry their field names first (a format: 0, one listpack of
+    // names; 1, a count and the name strings), then the values as _LP_REF or _ARRAY_REF have
+    // them (elementHashTmplArrayRef, elementHashTmplLpRef, elementHashTmplSelfContained).
+    case RdbType::hash_tmpl_array_ref: {
+      std::uint64_t id;
+      if ((s = read_len(c, id)) != Status::ok) return s;
+      const auto it = templates_.find(id);
+      if (it == templates_.end())
+        return fail_corrupt(c, "template hash refers to unknown template id " + num(id));
+      tmpl_ = it->second;
+      tmpl_next_ = 0;
+      count = tmpl_.count;
+      state_ = State::tmpl_values;
+      break;
+    }
+    case RdbType::hash_tmpl_lp_ref:
+      state_ = State::blob_value;
+      break;
+    case RdbType::hash_tmpl_lp:
+    case RdbType::hash_tmpl_array: {
+      std::uint64_t format;
+      if ((s = read_len(c, format)) != Status::ok) return s;
+      if (format == 1) {
+        if ((s = read_count(c, count, 1)) != Status::ok) return s;
+        if (count == 0) return fail_corrupt(c, "template hash with no fields");
+        state_ = State::tmpl_self_fields;
+      } else if (format == 0) {
+        state_ = State::tmpl_self_fields_blob;
+      } else {
+        return fail_corrupt(c, "template hash field format " + num(format) + " unknown");
+      }
+      tmpl_ = Template{tmpl_fields_.size(), static_cast<std::size_t>(count)};
+      tmpl_self_ = true;
+      tmpl_self_names_ = tmpl_names_.size();
+      tmpl_self_bytes_ = tmpl_bytes_;
+      tmpl_next_ = 0;
+      break;
+    }
     case RdbType::module_2: {
       std::uint64_t id;
       if ((s = read_len(c, id)) != Status::ok) return s;
@@ -675,7 +739,8 @@ RdbParser::Status RdbParser::step_key(Cursor& c, std::uint8_t type_byte) {
   hash_min_expire_ = min_expire;
   begin_key();
   const bool empty_aggregate = state_ != State::string_value && state_ != State::blob_value &&
-                               state_ != State::module_ops && count == 0;
+                               state_ != State::module_ops &&
+                               state_ != State::tmpl_self_fields_blob && count == 0;
   if (empty_aggregate) {
     if (state_ == State::stream_nodes) {
       state_ = State::stream_meta;
@@ -704,6 +769,12 @@ void RdbParser::end_key() {
   info_.freq.reset();
   info_.module = ModuleInfo{};
   info_.meta = {};
+  if (tmpl_self_) {  // a self-contained template hash: its names go with it
+    tmpl_self_ = false;
+    tmpl_fields_.resize(tmpl_.first);
+    tmpl_names_.resize(tmpl_self_names_);
+    tmpl_bytes_ = tmpl_self_bytes_;
+  }
   state_ = State::top;
 }
 
@@ -793,6 +864,14 @@ RdbParser::Status RdbParser::step_element(Cursor& c) {
       if (!skip_)
         flow(visitor_.on_hash_field(
             a, b, expire == 0 ? no_field_expire : static_cast<std::int64_t>(expire)));
+      break;
+    }
+    case State::tmpl_values: {
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      const auto [at, size] = tmpl_fields_[tmpl_.first + tmpl_next_++];
+      if (!skip_)
+        flow(visitor_.on_hash_field(std::string_view(tmpl_names_).substr(at, size), a,
+                                    no_field_expire));
       break;
     }
     case State::blob_value: {
@@ -1013,6 +1092,105 @@ RdbParser::Status RdbParser::step_slot_import(Cursor& c) {
   return Status::ok;
 }
 
+// A hash template's next field name, kept in the registry (or with the self-contained key that
+// holds it): within the byte cap, and after the name before it (shorter first, then bytewise).
+RdbParser::Status RdbParser::store_template_field(std::string_view field, std::uint64_t at) {
+  constexpr std::uint64_t overhead = 2 * sizeof(std::size_t);
+  if (tmpl_bytes_ + field.size() + overhead > limits_.max_hash_template_bytes)
+    return fail(Errc::limit_exceeded,
+                "hash template field names over the " + num(limits_.max_hash_template_bytes) +
+                    "-byte limit",
+                at);
+  if (tmpl_next_ > 0) {
+    const auto [pat, psize] = tmpl_fields_.back();
+    const std::string_view prev = std::string_view(tmpl_names_).substr(pat, psize);
+    if (prev.size() > field.size() || (prev.size() == field.size() && prev >= field))
+      return fail(Errc::rdb_corrupt, "hash template field names not in order", at);
+  }
+  tmpl_fields_.emplace_back(tmpl_names_.size(), field.size());
+  tmpl_names_.append(field);
+  tmpl_bytes_ += field.size() + overhead;
+  ++tmpl_next_;
+  return Status::ok;
+}
+
+// RDB_OPCODE_HASH_TEMPLATE: one field name at a time, into the registry.
+RdbParser::Status RdbParser::step_hash_template(Cursor& c) {
+  Status s;
+  std::string_view field;
+  const std::uint64_t at = offset_ + c.used();
+  if ((s = read_string(c, field, 0)) != Status::ok) return s;
+  if ((s = store_template_field(field, at)) != Status::ok) return s;
+  if (tmpl_next_ == tmpl_.count) state_ = State::top;
+  return Status::ok;
+}
+
+// A self-contained template hash's field names: one string at a time, or one listpack.
+RdbParser::Status RdbParser::step_template_hash(Cursor& c) {
+  Status s;
+  std::string_view a;
+  const std::uint64_t at = offset_ + c.used();
+  if ((s = read_string(c, a, 0)) != Status::ok) return s;
+  if (state_ == State::tmpl_self_fields) {
+    if ((s = store_template_field(a, at)) != Status::ok) return s;
+    if (tmpl_next_ < tmpl_.count) return Status::ok;
+  } else {
+    ListpackReader r;
+    if (const char* err = r.open(a))
+      return fail(Errc::rdb_corrupt, std::string(err) + " (key '" + key_.substr(0, 64) + "')", at);
+    PackedItem x;
+    for (;;) {
+      const Next n = r.next(x);
+      if (n == Next::end) break;
+      if (n == Next::error)
+        return fail(Errc::rdb_corrupt,
+                    std::string(r.error()) + " (key '" + key_.substr(0, 64) + "')", at);
+      if ((s = store_template_field(item_text(x, 1), at)) != Status::ok) return s;
+    }
+    if (tmpl_next_ == 0) return fail(Errc::rdb_corrupt, "template hash with no fields", at);
+    tmpl_.count = static_cast<std::size_t>(tmpl_next_);
+  }
+  tmpl_next_ = 0;
+  left_ = tmpl_.count;
+  state_ = info_.rdb_type == RdbType::hash_tmpl_lp ? State::blob_value : State::tmpl_values;
+  return Status::ok;
+}
+
+// The values listpack of a template hash (_LP_REF, or a self-contained _LP): the template id,
+// then one value per field of the template, no more and no less.
+RdbParser::Status RdbParser::template_values_blob(std::string_view blob, std::uint64_t at) {
+  auto bad = [&](const std::string& what) {
+    return fail(Errc::rdb_corrupt, what + " (key '" + key_.substr(0, 64) + "')", at);
+  };
+  ListpackReader r;
+  if (const char* err = r.open(blob)) return bad(err);
+  PackedItem x;
+  Next n = r.next(x);
+  if (n == Next::error) return bad(r.error());
+  if (n != Next::item || !x.is_int || x.num < 0)
+    return bad("template hash listpack without its template id");
+  if (info_.rdb_type == RdbType::hash_tmpl_lp_ref) {
+    const auto it = templates_.find(static_cast<std::uint64_t>(x.num));
+    if (it == templates_.end())
+      return bad("template hash refers to unknown template id " +
+                 num(static_cast<std::uint64_t>(x.num)));
+    tmpl_ = it->second;
+  }
+  for (std::size_t i = 0; i < tmpl_.count; ++i) {
+    n = r.next(x);
+    if (n == Next::error) return bad(r.error());
+    if (n == Next::end) return bad("template hash with fewer values than its template's fields");
+    const auto [fat, fsize] = tmpl_fields_[tmpl_.first + i];
+    if (!skip_)
+      flow(visitor_.on_hash_field(std::string_view(tmpl_names_).substr(fat, fsize), item_text(x, 0),
+                                  no_field_expire));
+  }
+  n = r.next(x);
+  if (n == Next::error) return bad(r.error());
+  if (n != Next::end) return bad("template hash with more values than its template's fields");
+  return Status::ok;
+}
+
 // One "<prefix><decimal>\r\n" line of a RESP multi-bulk.
 RdbParser::Status RdbParser::read_resp_number(Cursor& c, char prefix, std::uint64_t& out) {
   c.set_mark();
@@ -1167,6 +1345,9 @@ RdbParser::Status RdbParser::decode_blob(std::string_view blob, std::uint64_t at
       if ((err = r.open(blob))) return bad(err);
       return pairs(r, 2);
     }
+    case RdbType::hash_tmpl_lp:
+    case RdbType::hash_tmpl_lp_ref:
+      return template_values_blob(blob, at);
     default:
       return bad("internal: no blob decoder for this type");
   }

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -35,6 +37,10 @@ struct RdbLimits {
   std::uint64_t stream_string_over = 1ull << 20;
   std::uint64_t input_size = 0;  // total bytes when known (a file); lengths are checked against it
   bool verify_crc = true;
+  // The hash-template registry of a REDIS 15 file (RDB_OPCODE_HASH_TEMPLATE) is kept for the
+  // whole file: at most this many templates, holding at most this many bytes of field names.
+  std::uint64_t max_hash_templates = 1u << 20;
+  std::uint64_t max_hash_template_bytes = 256ull << 20;
 };
 
 class RdbParser {
@@ -83,10 +89,16 @@ class RdbParser {
     stream_consumer_count,
     stream_consumer,
     stream_consumer_pel,
+    stream_nack_count,
+    stream_nack,
     stream_idmp_config,
     stream_idmp_producer,
     stream_idmp_entry,
     stream_idmp_tail,
+    hash_template_fields,   // REDIS 15 RDB_OPCODE_HASH_TEMPLATE: the field names
+    tmpl_self_fields,       // a self-contained template hash's field names, one by one
+    tmpl_self_fields_blob,  // ... or as one listpack
+    tmpl_values,            // a template hash's values, one by one
     eof_crc,
     done,
     failed,
@@ -106,6 +118,10 @@ class RdbParser {
   Status step_key_meta(Cursor& c);
   Status step_slot_import(Cursor& c);
   Status step_update(Cursor& c);
+  Status step_hash_template(Cursor& c);
+  Status step_template_hash(Cursor& c);
+  Status store_template_field(std::string_view field, std::uint64_t at);
+  Status template_values_blob(std::string_view blob, std::uint64_t at);
   Status read_resp_number(Cursor& c, char prefix, std::uint64_t& out);
   Status unsupported_type(const Cursor& c, std::uint8_t op);
   void stream_groups_done();
@@ -193,9 +209,26 @@ class RdbParser {
   std::vector<std::string_view> entry_views_;
   std::string entry_text_;
   std::string function_code_;
+  std::uint64_t nack_left_ = 0;
   std::uint64_t idmp_producers_left_ = 0;
   std::uint64_t idmp_entries_left_ = 0;
   std::string idmp_pid_;
+
+  // Hash templates (REDIS 15): the registry, each template's field names back to back in
+  // tmpl_names_, and the template being read (by an opcode, or inline in a self-contained key).
+  struct Template {
+    std::size_t first = 0;  // index of its first name in tmpl_fields_
+    std::size_t count = 0;
+  };
+  std::unordered_map<std::uint64_t, Template> templates_;
+  std::vector<std::pair<std::size_t, std::size_t>> tmpl_fields_;  // (at, size) in tmpl_names_
+  std::string tmpl_names_;
+  std::uint64_t tmpl_bytes_ = 0;  // the registry's field name bytes
+  Template tmpl_;                 // the template being read or used
+  std::uint64_t tmpl_next_ = 0;   // the next field name or value of tmpl_
+  bool tmpl_self_ = false;        // tmpl_ is a self-contained key's own: dropped at its end
+  std::size_t tmpl_self_names_ = 0;
+  std::uint64_t tmpl_self_bytes_ = 0;
 
   // Scratch: LZF output and integer text, one per string an item may hold at once.
   static constexpr int slots = 4;

@@ -1,4 +1,5 @@
-// Streams (RDB_TYPE_STREAM_LISTPACKS, _2 and _3): the node listpacks and the consumer groups.
+// Streams (RDB_TYPE_STREAM_LISTPACKS to _5): the node listpacks, the consumer groups, the NACK
+// zones and the IDMP state.
 #include <string>
 
 #include "core/bytes.hpp"
@@ -20,19 +21,31 @@ RdbParser::Status RdbParser::step_stream(Cursor& c) {
   const char* p;
   const bool v2 = info_.rdb_type != RdbType::stream_listpacks;
   const bool v3 = info_.rdb_type == RdbType::stream_listpacks_3 ||
-                  info_.rdb_type == RdbType::stream_listpacks_4;
-  auto consumer_end = [&] {
-    if (!skip_) flow(visitor_.on_stream_consumer_end());
-    if (--consumers_left_ > 0) {
-      state_ = State::stream_consumer;
-      return;
-    }
+                  info_.rdb_type == RdbType::stream_listpacks_4 ||
+                  info_.rdb_type == RdbType::stream_listpacks_5;
+  auto group_end = [&] {
     if (!skip_) flow(visitor_.on_stream_group_end());
     if (--groups_left_ > 0) {
       state_ = State::stream_group;
     } else {
       stream_groups_done();
     }
+  };
+  // Type 27 (REDIS 14): each group's consumers are followed by its NACK zone.
+  auto consumers_done = [&] {
+    if (info_.rdb_type == RdbType::stream_listpacks_5) {
+      state_ = State::stream_nack_count;
+    } else {
+      group_end();
+    }
+  };
+  auto consumer_end = [&] {
+    if (!skip_) flow(visitor_.on_stream_consumer_end());
+    if (--consumers_left_ > 0) {
+      state_ = State::stream_consumer;
+      return;
+    }
+    consumers_done();
   };
   switch (state_) {
     case State::stream_nodes: {
@@ -95,12 +108,7 @@ RdbParser::Status RdbParser::step_stream(Cursor& c) {
     case State::stream_consumer_count:
       if ((s = read_count(c, consumers_left_, 10)) != Status::ok) return s;
       if (consumers_left_ == 0) {
-        if (!skip_) flow(visitor_.on_stream_group_end());
-        if (--groups_left_ > 0) {
-          state_ = State::stream_group;
-        } else {
-          stream_groups_done();
-        }
+        consumers_done();
         return Status::ok;
       }
       state_ = State::stream_consumer;
@@ -129,7 +137,24 @@ RdbParser::Status RdbParser::step_stream(Cursor& c) {
       if (!skip_) flow(visitor_.on_stream_consumer_pending(raw_id(p)));
       if (--consumer_pel_left_ == 0) consumer_end();
       return Status::ok;
-    // Type 26 (REDIS 13) only, after the groups: the IDMP state. redis/redis src/rdb.c at
+    // Type 27 (REDIS 14): a group's NACK zone, its pending entries that no consumer owns: a
+    // count, then that many stream ids as 16 raw bytes (ms and seq, big-endian, as in the
+    // PELs). redis/librdb src/lib/parser.c at 1afaa46f, elementStreamLP
+    // (ST_LOAD_NACK_ZONE_COUNT, ST_LOAD_NACK_ZONE_ENTRY).
+    case State::stream_nack_count:
+      if ((s = read_count(c, nack_left_, 16)) != Status::ok) return s;
+      if (nack_left_ == 0) {
+        group_end();
+      } else {
+        state_ = State::stream_nack;
+      }
+      return Status::ok;
+    case State::stream_nack:
+      if (!c.take(16, p)) return Status::more;
+      if (!skip_) flow(visitor_.on_stream_nack(raw_id(p)));
+      if (--nack_left_ == 0) group_end();
+      return Status::ok;
+    // Types 26 (REDIS 13) and 27 only, after the groups: the IDMP state. redis/redis src/rdb.c at
     // 39518acb, rdbLoadObject and rdbLoadStreamIdmpEntries: duration, max entries, the
     // producers (each: pid string, entry count, entries of iid string, id ms, id seq), then
     // the all-time counts of iids added and of duplicates.
@@ -178,7 +203,8 @@ RdbParser::Status RdbParser::step_stream(Cursor& c) {
 }
 
 void RdbParser::stream_groups_done() {
-  if (info_.rdb_type == RdbType::stream_listpacks_4) {
+  if (info_.rdb_type == RdbType::stream_listpacks_4 ||
+      info_.rdb_type == RdbType::stream_listpacks_5) {
     state_ = State::stream_idmp_config;
   } else {
     end_key();

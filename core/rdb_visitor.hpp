@@ -199,6 +199,9 @@ class RdbVisitor {
   virtual Flow on_stream_consumer_begin(const StreamConsumer&) { return Flow::next; }
   virtual Flow on_stream_consumer_pending(StreamId) { return Flow::next; }
   virtual Flow on_stream_consumer_end() { return Flow::next; }
+  // Type 27 (REDIS 14): one entry of the group's NACK zone, a pending entry that no consumer
+  // owns (its delivery time and count came with on_stream_pending), after the consumers.
+  virtual Flow on_stream_nack(StreamId) { return Flow::next; }
   virtual Flow on_stream_group_end() { return Flow::next; }
   // Module key values and MODULE_AUX records alike.
   virtual Flow on_module_op(const ModuleOp&) { return Flow::next; }

@@ -298,6 +298,11 @@ class HumanSink final : public Sink {
     append_id(b_, id);
     return nl();
   }
+  Flow on_stream_nack(core::StreamId id) override {
+    b_.append("    nacked ");
+    append_id(b_, id);
+    return nl();
+  }
   void on_key_size(const core::KeySize& s) override { size_ = s; }
   // The size facts: after a string's value, on a line of their own after other values' elements.
   Flow on_key_end(const core::KeyInfo&) override {

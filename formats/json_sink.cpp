@@ -148,6 +148,7 @@ class JsonSink final : public Sink {
 
   Flow on_key_begin(const core::KeyInfo& k) override {
     summary_.key(k);
+    nack_zones_ = k.rdb_type == core::RdbType::stream_listpacks_5;
     pending_db_line();
     begin_line("key");
     w_.key("db");
@@ -420,9 +421,17 @@ class JsonSink final : public Sink {
     w_.end();  // consumer
     return Flow::next;
   }
+  // A group's NACK zone (type 27): "nacked", the ids of its pending entries no consumer owns.
+  Flow on_stream_nack(core::StreamId id) override {
+    open_nacked();
+    w_.stream_id(id.ms, id.seq);
+    return spill();
+  }
   Flow on_stream_group_end() override {
-    open_consumers();
-    w_.end();  // consumers
+    if (nack_zones_) open_nacked();
+    if (!in_nacked_) open_consumers();
+    in_nacked_ = false;
+    w_.end();  // consumers, or nacked
     w_.end();  // group
     return Flow::next;
   }
@@ -587,6 +596,14 @@ class JsonSink final : public Sink {
       w_.null();
     }
   }
+  void open_nacked() {
+    if (in_nacked_) return;
+    open_consumers();
+    in_nacked_ = true;
+    w_.end();  // consumers
+    w_.key("nacked");
+    w_.begin_array();
+  }
   void open_consumers() {
     if (!in_group_pel_) return;
     in_group_pel_ = false;
@@ -605,6 +622,8 @@ class JsonSink final : public Sink {
   std::uint64_t resize_keys_ = 0;
   std::uint64_t resize_expires_ = 0;
   bool in_group_pel_ = false;
+  bool nack_zones_ = false;  // the stream's groups have NACK zones (type 27): "nacked" always
+  bool in_nacked_ = false;
   std::string replid_;
   std::string lower_;
 };
@@ -632,7 +651,8 @@ bool parse_format(std::string_view name, Format& out) noexcept {
   return true;
 }
 
-std::unique_ptr<Sink> make_sink(Format format, OutBuffer& out) {
+std::unique_ptr<Sink> make_sink(Format format, OutBuffer& out,
+                                std::optional<ServerVersion> resp_target) {
   switch (format) {
     case Format::json:
       return make_sized_sink(make_json_sink(out), out);
@@ -643,7 +663,7 @@ std::unique_ptr<Sink> make_sink(Format format, OutBuffer& out) {
     case Format::report:
       return make_report_sink(out, ReportOptions{});
     case Format::resp:
-      return make_resp_sink(out);
+      return make_resp_sink(out, resp_target);
     case Format::keys:
       return make_keys_sink(out);
   }

@@ -2,8 +2,10 @@
 //
 // Each key is DEL'd and rebuilt with plain commands in batches (so a key of any size streams out
 // in bounded memory), then given its expiry with PEXPIREAT; hash field TTLs with HPEXPIREAT;
-// streams with XADD, XSETID, XGROUP and XCLAIM; module values with RESTORE of a DUMP payload
-// built from the raw module ops; function libraries with FUNCTION LOAD REPLACE.
+// streams with XADD, XSETID, XGROUP and XCLAIM (and XCFGSET, XIDMPRECORD for their IDMP state);
+// module values with RESTORE of a DUMP payload built from the raw module ops; function libraries
+// with FUNCTION LOAD REPLACE. Only the commands the target server has are written (the file's
+// writer unless told otherwise); what it cannot take is counted, one count per kind.
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -69,13 +71,35 @@ class Command {
   std::size_t n_ = 0;
 };
 
+// The first server version that has each command: Redis (major, minor), then Valkey, -1 for none.
+// Redis: FUNCTION LOAD, XSETID ENTRIESADDED / MAXDELETEDID and XGROUP CREATE ENTRIESREAD 7.0;
+// HPEXPIREAT 7.4; XCFGSET and XIDMPRECORD 8.6. Valkey forked from Redis 7.2 (so it has the 7.0
+// ones) and has HSETEX and the field-expiry commands since 9.0.
+bool has_field_ttls(const ServerVersion& t) { return t.at_least(7, 4, 9, 0); }
+bool has_stream_idmp(const ServerVersion& t) { return t.at_least(8, 6); }
+bool has_redis7(const ServerVersion& t) { return t.at_least(7, 0, 0, 0); }
+
 class RespSink final : public Sink {
  public:
-  explicit RespSink(OutBuffer& out) : Sink(out), b_(out.buffer()) {}
+  RespSink(OutBuffer& out, std::optional<ServerVersion> target)
+      : Sink(out), b_(out.buffer()), target_(target), given_(target.has_value()) {}
 
   Flow on_header(const core::Header& h) override {
     summary_.header(h);
     version_ = h.version;
+    return Flow::next;
+  }
+  // The writer's version: the target when none was given.
+  Flow on_aux(std::string_view field, std::string_view value) override {
+    if (given_) return Flow::next;
+    const bool valkey = field == "valkey-ver";
+    if (!valkey && (field != "redis-ver" || writer_valkey_)) return Flow::next;
+    ServerVersion v;
+    if (parse_server_version(value, v)) {
+      v.valkey = valkey;
+      target_ = v;
+      writer_valkey_ = valkey;
+    }
     return Flow::next;
   }
   Flow on_select_db(std::uint64_t db) override {
@@ -84,6 +108,10 @@ class RespSink final : public Sink {
   }
   Flow on_function(std::string_view code, std::string_view) override {
     summary_.function();
+    if (!can(has_redis7)) {
+      drop("function libraries: FUNCTION LOAD needs Redis 7.0");
+      return Flow::next;
+    }
     cmd_.start();
     cmd_.arg("FUNCTION");
     cmd_.arg("LOAD");
@@ -159,7 +187,15 @@ class RespSink final : public Sink {
     element("HSET");
     batch_.arg(f);
     batch_.arg(v);
-    if (expire_ms != core::no_field_expire) ttls_.emplace_back(std::string(f), expire_ms);
+    if (expire_ms != core::no_field_expire) {
+      if (can(has_field_ttls)) {
+        ttls_.emplace_back(std::string(f), expire_ms);
+      } else {
+        drop(
+            "hash field TTLs: HPEXPIREAT needs Redis 7.4 or Valkey 9.0; the fields are kept "
+            "without them");
+      }
+    }
     return maybe_flush_batch();
   }
   Flow on_stream_entry(core::StreamId id, std::span<const std::string_view> fields) override {
@@ -215,10 +251,14 @@ class RespSink final : public Sink {
     cmd_.arg("XSETID");
     cmd_.arg(key_);
     cmd_.arg(id_text(m.last_id));
-    cmd_.arg("ENTRIESADDED");
-    cmd_.arg_int(static_cast<std::int64_t>(meta_.entries_added));
-    cmd_.arg("MAXDELETEDID");
-    cmd_.arg(id_text(meta_.max_deleted_id));
+    if (can(has_redis7)) {
+      cmd_.arg("ENTRIESADDED");
+      cmd_.arg_int(static_cast<std::int64_t>(meta_.entries_added));
+      cmd_.arg("MAXDELETEDID");
+      cmd_.arg(id_text(meta_.max_deleted_id));
+    } else {
+      drop("streams' entries-added counts and max deleted ids: XSETID takes them from Redis 7.0");
+    }
     return emit();
   }
   Flow on_stream_group_begin(const core::StreamGroup& g) override {
@@ -232,7 +272,9 @@ class RespSink final : public Sink {
     cmd_.arg(id_text(g.last_id));
     const std::optional<std::int64_t> read =
         meta_.has_v2 ? g.entries_read : estimate_read(g.last_id);
-    if (read) {
+    if (read && !can(has_redis7)) {
+      drop("groups' entries-read counts: XGROUP CREATE takes them from Redis 7.0");
+    } else if (read) {
       cmd_.arg("ENTRIESREAD");
       cmd_.arg_int(*read);
     }
@@ -277,8 +319,20 @@ class RespSink final : public Sink {
     cmd_.arg("JUSTID");
     return emit();
   }
+  // A group's NACK zone (RDB 14): pending entries no consumer owns. No command makes one.
+  Flow on_stream_nack(core::StreamId) override {
+    ++dropped_
+        ["stream NACK zone entries (pending, owned by no consumer) that no command can rebuild; "
+         "they are left out"];
+    return Flow::next;
+  }
   // Stream IDMP state (RDB 13): the configuration, then each producer's entries.
   Flow on_stream_idmp_config(std::uint64_t duration, std::uint64_t max_entries) override {
+    idmp_ = can(has_stream_idmp);
+    if (!idmp_) {
+      drop("streams' IDMP state: XCFGSET and XIDMPRECORD need Redis 8.6");
+      return Flow::next;
+    }
     cmd_.start();
     cmd_.arg("XCFGSET");
     cmd_.arg(key_);
@@ -290,6 +344,7 @@ class RespSink final : public Sink {
   }
   Flow on_stream_idmp_entry(std::string_view pid, std::string_view iid,
                             core::StreamId id) override {
+    if (!idmp_) return Flow::next;
     cmd_.start();
     cmd_.arg("XIDMPRECORD");
     cmd_.arg(key_);
@@ -383,6 +438,17 @@ class RespSink final : public Sink {
   }
 
  private:
+  // Whether the target has it: without a target (no version known), everything is written.
+  bool can(bool (*has)(const ServerVersion&)) const { return !target_ || has(*target_); }
+  void drop(std::string_view what) {
+    std::string kind(what.substr(0, what.find(':')));
+    kind += " that ";
+    kind += target_->name();
+    kind += " cannot take (";
+    kind += what.substr(what.find(':') + 2);
+    kind += ")";
+    ++dropped_[kind];
+  }
   // What Redis estimates as a group's entries-read when it loads a pre-7.0 stream: exact where the
   // group's last id says it (nothing read, the first entry, the last entry), unknown elsewhere.
   std::optional<std::int64_t> estimate_read(core::StreamId id) const {
@@ -464,10 +530,57 @@ class RespSink final : public Sink {
   std::string consumer_;
   std::vector<core::StreamPending> pel_;
   std::string payload_;
+  std::optional<ServerVersion> target_;
+  bool given_ = false;          // --target-version: the aux fields do not change it
+  bool writer_valkey_ = false;  // valkey-ver seen: it wins over redis-ver
+  bool idmp_ = true;
 };
 
 }  // namespace
 
-std::unique_ptr<Sink> make_resp_sink(OutBuffer& out) { return std::make_unique<RespSink>(out); }
+bool ServerVersion::at_least(int redis_major, int redis_minor, int valkey_major,
+                             int valkey_minor) const noexcept {
+  if (valkey) {
+    return valkey_major >= 0 &&
+           (major > valkey_major || (major == valkey_major && minor >= valkey_minor));
+  }
+  return major > redis_major || (major == redis_major && minor >= redis_minor);
+}
+
+std::string ServerVersion::name() const {
+  return std::string(valkey ? "valkey " : "redis ") + std::to_string(major) + "." +
+         std::to_string(minor);
+}
+
+bool parse_server_version(std::string_view text, ServerVersion& out) noexcept {
+  ServerVersion v;
+  if (text.starts_with("valkey:")) {
+    v.valkey = true;
+    text.remove_prefix(7);
+  } else if (text.starts_with("redis:")) {
+    text.remove_prefix(6);
+  }
+  const std::size_t dot = text.find('.');
+  if (dot == std::string_view::npos) return false;
+  std::string_view minor = text.substr(dot + 1);
+  const std::size_t dot2 = minor.find('.');
+  if (dot2 != std::string_view::npos) {
+    std::uint32_t patch = 0;
+    if (!core::parse_decimal(minor.substr(dot2 + 1), patch)) return false;
+    minor = minor.substr(0, dot2);
+  }
+  std::uint16_t ma = 0, mi = 0;
+  if (!core::parse_decimal(text.substr(0, dot), ma) || !core::parse_decimal(minor, mi) || ma > 99 ||
+      mi > 99)
+    return false;
+  v.major = ma;
+  v.minor = mi;
+  out = v;
+  return true;
+}
+
+std::unique_ptr<Sink> make_resp_sink(OutBuffer& out, std::optional<ServerVersion> target) {
+  return std::make_unique<RespSink>(out, target);
+}
 
 }  // namespace redis_repl::formats

@@ -6,7 +6,9 @@
 // been closed, every callback asks the parser to stop.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,6 +59,9 @@ class Sink : public core::RdbVisitor {
   virtual std::uint64_t not_represented() const noexcept { return not_represented_; }
   // Keys whose metadata (RDB_OPCODE_KEY_META) the format could not carry (resp).
   virtual std::uint64_t metadata_dropped() const noexcept { return metadata_dropped_; }
+  // What the format could not carry, counted per kind (resp: each kind's sentence, e.g. "stream
+  // NACK zone entries have no command form; they are left out"), warned about once at the end.
+  virtual const std::map<std::string, std::uint64_t>& dropped() const noexcept { return dropped_; }
   // A key's size facts, given by a sized sink (make_sized_sink) just before on_key_end.
   virtual void on_key_size(const core::KeySize&) {}
 
@@ -76,6 +81,7 @@ class Sink : public core::RdbVisitor {
   Summary summary_;
   std::uint64_t not_represented_ = 0;
   std::uint64_t metadata_dropped_ = 0;
+  std::map<std::string, std::uint64_t> dropped_;
 };
 
 // A sink that takes no values (keys, --check, memory, report): it counts what the summary
@@ -103,7 +109,23 @@ class CountingSink : public Sink {
 
 std::unique_ptr<Sink> make_json_sink(OutBuffer& out);
 std::unique_ptr<Sink> make_human_sink(OutBuffer& out);
-std::unique_ptr<Sink> make_resp_sink(OutBuffer& out);
+// The server a RESP output is meant for (--target-version): the commands it is given are those
+// that server has; what it cannot take is counted in dropped(). "redis:7.2", "valkey:9.0", or a
+// bare "7.2" (Redis); a patch number may follow ("8.0.1") and is ignored.
+struct ServerVersion {
+  bool valkey = false;
+  int major = 0;
+  int minor = 0;
+  // At least this Redis version (or, when valkey_major is given, this Valkey version).
+  bool at_least(int redis_major, int redis_minor, int valkey_major = -1,
+                int valkey_minor = 0) const noexcept;
+  std::string name() const;  // "redis 7.2"
+};
+bool parse_server_version(std::string_view text, ServerVersion& out) noexcept;
+// Without a target, the writer of the RDB (its redis-ver or valkey-ver aux field) is the target;
+// without those, every command is written.
+std::unique_ptr<Sink> make_resp_sink(OutBuffer& out,
+                                     std::optional<ServerVersion> target = std::nullopt);
 std::unique_ptr<Sink> make_keys_sink(OutBuffer& out);
 // Counts and verifies only; prints nothing until write_check_report().
 std::unique_ptr<Sink> make_check_sink(OutBuffer& out);
@@ -126,6 +148,7 @@ std::unique_ptr<Sink> make_report_sink(OutBuffer& out, const ReportOptions& opti
 // size facts (on_key_size) before its on_key_end.
 std::unique_ptr<Sink> make_sized_sink(std::unique_ptr<Sink> inner, OutBuffer& out);
 // json and human are sized (their key lines carry the size facts).
-std::unique_ptr<Sink> make_sink(Format format, OutBuffer& out);
+std::unique_ptr<Sink> make_sink(Format format, OutBuffer& out,
+                                std::optional<ServerVersion> resp_target = std::nullopt);
 
 }  // namespace redis_repl::formats

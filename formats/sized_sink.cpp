@@ -13,6 +13,9 @@ class SizedSink final : public Sink {
   const Summary& summary() const noexcept override { return inner_->summary(); }
   std::uint64_t not_represented() const noexcept override { return inner_->not_represented(); }
   std::uint64_t metadata_dropped() const noexcept override { return inner_->metadata_dropped(); }
+  const std::map<std::string, std::uint64_t>& dropped() const noexcept override {
+    return inner_->dropped();
+  }
   void abort() override { inner_->abort(); }
   void set_origin(const Origin* origin) override { inner_->set_origin(origin); }
   Flow on_replication(const core::Event& e) override { return inner_->on_replication(e); }
@@ -108,6 +111,7 @@ class SizedSink final : public Sink {
   }
   Flow on_stream_consumer_end() override { return inner_->on_stream_consumer_end(); }
   Flow on_stream_group_end() override { return inner_->on_stream_group_end(); }
+  Flow on_stream_nack(core::StreamId id) override { return inner_->on_stream_nack(id); }
   Flow on_module_op(const core::ModuleOp& op) override { return inner_->on_module_op(op); }
   Flow on_blob(const core::BlobFacts& b) override {
     sizer_.blob(b);

@@ -4,7 +4,11 @@
 // every split point and byte by byte, like the real files in rdb_parser_test.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +16,8 @@
 #include "formats/sink.hpp"
 #include "support/fixtures.hpp"
 #include "support/rdb_builder.hpp"
+#include "support/redis_server.hpp"
+#include "support/replication.hpp"
 
 namespace redis_repl::test {
 namespace {
@@ -189,23 +195,19 @@ TEST_CASE("newest: the collision bytes under both magics, and the versions refus
        "unknown object type 243 for RDB version 12", 9},
       {RdbBuilder(14).byte(0xf2).finish(), Errc::rdb_unsupported,
        "unknown object type 242 for RDB version 14", 9},
-      {RdbBuilder(15).byte(0xf2).finish(), Errc::rdb_unsupported,
-       "opcode 0xf2 is RDB_OPCODE_HASH_TEMPLATE (Redis 8.10, RDB 15), known but not read by "
-       "this build (its layout is not verified)",
-       9},
       {RdbBuilder(12).byte(26).str("s").finish(), Errc::rdb_unsupported,
        "unknown object type 26 for RDB version 12", 9},
-      {RdbBuilder(14).byte(27).str("s").finish(), Errc::rdb_unsupported,
-       "object type 27 is RDB_TYPE_STREAM_LISTPACKS_5 (Redis 8.8, RDB 14), known but not read "
-       "by this build (its layout is not verified)",
-       9},
+      {RdbBuilder(13).byte(27).str("s").finish(), Errc::rdb_unsupported,
+       "unknown object type 27 for RDB version 13", 9},
+      {RdbBuilder(14).byte(30).str("h").finish(), Errc::rdb_unsupported,
+       "unknown object type 30 for RDB version 14", 9},
+      {RdbBuilder::valkey(81).byte(27).str("s").finish(), Errc::rdb_unsupported,
+       "unknown object type 27 for VALKEY version 81", 9},
+      {RdbBuilder::valkey(81).byte(32).str("h").finish(), Errc::rdb_unsupported,
+       "unknown object type 32 for VALKEY version 81", 9},
       {RdbBuilder(14).byte(28).str("a").finish(), Errc::rdb_unsupported,
        "object type 28 is RDB_TYPE_ARRAY (Redis 8.8, RDB 14), known but not read by this build "
        "(its layout is not verified)",
-       9},
-      {RdbBuilder(15).byte(30).str("h").finish(), Errc::rdb_unsupported,
-       "object type 30 is RDB_TYPE_HASH_TMPL_LP_REF (Redis 8.10, RDB 15), known but not read by "
-       "this build (its layout is not verified)",
        9},
       {RdbBuilder(14).byte(33).str("g").finish(), Errc::rdb_unsupported,
        "object type 33 is RDB_TYPE_GCRA (Redis 8.8 builds with GCRA), known but not read by this "
@@ -325,7 +327,8 @@ TEST_CASE("newest: REDIS 13 streams (type 26) with their IDMP state") {
 namespace redis_repl::test {
 namespace {
 
-std::string render_as(std::string_view data, formats::Format f, std::uint64_t* dropped = nullptr) {
+std::string render_as(std::string_view data, formats::Format f, std::uint64_t* dropped = nullptr,
+                      std::map<std::string, std::uint64_t>* others = nullptr) {
   std::string out;
   formats::OutBuffer buf(&out);
   auto sink = formats::make_sink(f, buf);
@@ -333,6 +336,7 @@ std::string render_as(std::string_view data, formats::Format f, std::uint64_t* d
   if (p.feed(data) != core::Step::done) sink->abort();
   buf.flush();
   if (dropped) *dropped = sink->metadata_dropped();
+  if (others) *others = sink->dropped();
   return out;
 }
 
@@ -433,6 +437,354 @@ TEST_CASE("newest: the formats write the VALKEY records and the REDIS 13 additio
             "$4\r\n1000\r\n") != std::string::npos);
   CHECK(resp13.find("XIDMPRECORD\r\n$1\r\ns\r\n$1\r\np\r\n$1\r\ni\r\n$3\r\n5-0\r\n") !=
         std::string::npos);
+}
+
+}  // namespace redis_repl::test
+
+namespace redis_repl::test {
+
+// redis/librdb src/lib/parser.c at 1afaa46f (the 2.4.0 line), elementStreamLP: a type-27 stream
+// is read like a type-26 one (v2 metadata, consumers with their active time, the IDMP state
+// after the groups), and after each group's consumers comes its NACK zone
+// (ST_LOAD_NACK_ZONE_COUNT: a length; ST_LOAD_NACK_ZONE_ENTRY: that many 16-byte raw stream ids,
+// read with streamDecodeID like the PEL ids), also when the group has no consumers.
+TEST_CASE("newest: REDIS 14 streams (type 27) with a NACK zone after each group") {
+  const std::string lp = listpack(
+      {std::int64_t{1}, std::int64_t{0}, std::int64_t{1}, std::string("f"), std::int64_t{0},
+       std::int64_t{2}, std::int64_t{0}, std::int64_t{0}, std::string("v"), std::int64_t{4}});
+  RdbBuilder b(14);
+  b.byte(27).str("s").len(1).str(stream_id_raw(5, 0)).str(lp);
+  b.len(1).len(5).len(0);                // length, last id 5-0
+  b.len(5).len(0).len(0).len(0).len(1);  // first 5-0, max deleted 0-0, entries added 1
+  b.len(2);                              // two groups
+  b.str("g1").len(5).len(0).len(1);      // last delivered 5-0, entries read 1
+  b.len(2).raw(stream_id_raw(5, 0)).le64(111).len(1).raw(stream_id_raw(5, 1)).le64(222).len(3);
+  b.len(1).str("c").le64(10).le64(20).len(1).raw(stream_id_raw(5, 0));  // c owns 5-0
+  b.len(1).raw(stream_id_raw(5, 1));                                    // NACK zone: 5-1
+  b.str("g2").len(0).len(0).len(0).len(0);  // last 0-0, entries read 0, nothing pending
+  b.len(0);                                 // no consumers
+  b.len(0);                                 // empty NACK zone
+  b.len(60).len(10).len(0).len(0).len(0);   // IDMP: no producers
+  b.byte(0).str("after").str("x");
+  const std::string file = b.finish();
+  const ParseResult r = parse_everywhere(file);
+  REQUIRE_MESSAGE(r.step == Step::done, r.error.message);
+  CHECK(has(r, "key 0 \"s\" 27 "));
+  CHECK(has(r, "  entry 5-0 \"f\" \"v\"\n"));
+  CHECK(has(r,
+            "    pel 5-1 222 3\n    consumer \"c\" seen=10 active=20 pel=1\n      cpel 5-0\n"
+            "    consumer_end\n    nack 5-1\n  group_end\n"));
+  CHECK(has(r, "  idmp 60 10\n  idmp_end 0 0\nend_key \"s\"\n"));
+  CHECK(has(r, "key 0 \"after\""));
+
+  // JSON: each group of a type-27 stream has "nacked"; RESP counts what it cannot carry.
+  bool saw = false;
+  for (const nlohmann::json& l : json_lines(render_as(file, formats::Format::json))) {
+    if (l["kind"] != "key" || l["key"] != "s") continue;
+    saw = true;
+    CHECK(l["encoding"] == "stream_listpacks_5");
+    CHECK(l["value"]["groups"][0]["nacked"] == nlohmann::json::parse(R"(["5-1"])"));
+    CHECK(l["value"]["groups"][0]["consumers"][0]["pending"] ==
+          nlohmann::json::parse(R"(["5-0"])"));
+    CHECK(l["value"]["groups"][1]["nacked"] == nlohmann::json::array());
+    CHECK(l["value"]["groups"][1]["consumers"] == nlohmann::json::array());
+  }
+  CHECK(saw);
+  std::map<std::string, std::uint64_t> dropped;
+  const std::string resp = render_as(file, formats::Format::resp, nullptr, &dropped);
+  CHECK(resp.find("XCLAIM\r\n$1\r\ns\r\n$2\r\ng1\r\n$1\r\nc\r\n$1\r\n0\r\n$3\r\n5-0\r\n") !=
+        std::string::npos);
+  REQUIRE(dropped.size() == 1);
+  CHECK(dropped.begin()->first.find("NACK") != std::string::npos);
+  CHECK(dropped.begin()->second == 1);
+  CHECK(render_as(file, formats::Format::human).find("    nacked 5-1\n") != std::string::npos);
+}
+
+// redis/librdb src/lib/parser.c at 1afaa46f: elementHashTemplate reads RDB_OPCODE_HASH_TEMPLATE
+// as the template id (length), the field count (length, not 0), then the field names as
+// strings, strictly ascending by length and then bytes (templateStoreField), a repeated id
+// being corrupt (hashTemplateRegister). elementHashTmplArrayRef: type 32 is the template id
+// (length), then one value string per field. elementHashTmplLpRef: type 30 is one listpack,
+// its first entry the template id (a non-negative integer), then exactly one value per field.
+// elementHashTmplSelfContained: types 29 and 31 start with a fields format (0: the names as
+// one listpack; 1: a count and the name strings), then 31 has the value strings and 29 one
+// listpack (an integer id entry, ignored, then the values). Every one is a plain hash.
+TEST_CASE("newest: REDIS 15 hash templates (opcode 0xf2, types 29 to 32) come out as hashes") {
+  RdbBuilder b(15);
+  b.byte(0xfa).str("redis-ver").str("8.10.0");
+  b.byte(0xf2).len(7).len(3).str("age").str("name").str("email");
+  b.byte(0xf2).len(2).len(1).str("x");
+  b.byte(32).str("a").len(7).str("42").str("Ed").str("e@x");
+  b.byte(0xfc)
+      .le64(1900000000000)
+      .byte(30)
+      .str("l")
+      .str(listpack({std::int64_t{2}, std::string("v")}));
+  b.byte(31).str("s").len(1).len(2).str("p").str("qq").str("1").str("2");
+  b.byte(29).str("t").len(0).str(listpack({std::string("f"), std::string("gg")}));
+  b.str(listpack({std::int64_t{0}, std::string("3"), std::int64_t{4}}));
+  b.byte(32).str("b").len(2).str("z");  // the registry outlives the self-contained keys
+  const std::string file = b.finish();
+  const ParseResult r = parse_everywhere(file);
+  REQUIRE_MESSAGE(r.step == Step::done, r.error.message);
+  CHECK(has(r,
+            "key 0 \"a\" 32 expire=- idle=- freq=- at=50\n  field \"age\" \"42\" -1\n"
+            "  field \"name\" \"Ed\" -1\n  field \"email\" \"e@x\" -1\nend_key \"a\"\n"));
+  CHECK(has(r, "key 0 \"l\" 30 expire=1900000000000 "));
+  CHECK(has(r, "  field \"x\" \"v\" -1\nend_key \"l\"\n"));
+  CHECK(has(r, "  field \"p\" \"1\" -1\n  field \"qq\" \"2\" -1\nend_key \"s\"\n"));
+  CHECK(has(r, "  field \"f\" \"3\" -1\n  field \"gg\" \"4\" -1\nend_key \"t\"\n"));
+  CHECK(has(r, "  field \"x\" \"z\" -1\nend_key \"b\"\n"));
+
+  // JSON and RESP: ordinary hashes.
+  int keys = 0;
+  for (const nlohmann::json& l : json_lines(render_as(file, formats::Format::json))) {
+    if (l["kind"] != "key") continue;
+    ++keys;
+    CHECK(l["type"] == "hash");
+    if (l["key"] == "a")
+      CHECK(l["value"] == nlohmann::json::parse(R"([["age","42"],["name","Ed"],["email","e@x"]])"));
+    if (l["key"] == "t") CHECK(l["encoding"] == "template-listpack");
+  }
+  CHECK(keys == 5);
+  const std::string resp = render_as(file, formats::Format::resp);
+  CHECK(resp.find("*8\r\n$4\r\nHSET\r\n$1\r\na\r\n$3\r\nage\r\n$2\r\n42\r\n$4\r\nname\r\n$2\r\nEd"
+                  "\r\n$5\r\nemail\r\n$3\r\ne@x\r\n") != std::string::npos);
+  CHECK(resp.find("*4\r\n$4\r\nHSET\r\n$1\r\nl\r\n$1\r\nx\r\n$1\r\nv\r\n") != std::string::npos);
+  CHECK(resp.find("PEXPIREAT\r\n$1\r\nl\r\n$13\r\n1900000000000\r\n") != std::string::npos);
+
+  const std::string one = RdbBuilder(15).byte(0xf2).len(1).len(1).str("x").bytes().substr(9);
+  check_refusals({
+      {RdbBuilder(15).byte(32).str("a").len(9).finish(), Errc::rdb_corrupt,
+       "template hash refers to unknown template id 9", 12},
+      {RdbBuilder(15).raw(one).raw(one).finish(), Errc::rdb_corrupt, "hash template id 1 repeated",
+       14},
+      {RdbBuilder(15).byte(0xf2).len(1).len(0).finish(), Errc::rdb_corrupt,
+       "hash template 1 has no fields", 9},
+      {RdbBuilder(15).byte(0xf2).len(1).len(2).str("bb").str("a").finish(), Errc::rdb_corrupt,
+       "hash template field names not in order", 15},
+      {RdbBuilder(15).byte(0xf2).len(1).len(2).str("a").str("a").finish(), Errc::rdb_corrupt,
+       "hash template field names not in order", 14},
+      {RdbBuilder(15)
+           .raw(one)
+           .byte(30)
+           .str("l")
+           .str(listpack({std::int64_t{1}, "v", "w"}))
+           .finish(),
+       Errc::rdb_corrupt, "template hash with more values than its template's fields (key 'l')",
+       17},
+      {RdbBuilder(15).raw(one).byte(30).str("l").str(listpack({std::int64_t{1}})).finish(),
+       Errc::rdb_corrupt, "template hash with fewer values than its template's fields (key 'l')",
+       17},
+      {RdbBuilder(15).raw(one).byte(30).str("l").str(listpack({"1", "v"})).finish(),
+       Errc::rdb_corrupt, "template hash listpack without its template id (key 'l')", 17},
+      {RdbBuilder(15).byte(31).str("s").len(2).finish(), Errc::rdb_corrupt,
+       "template hash field format 2 unknown", 12},
+  });
+
+  // Bounded: past the cap on templates or on their bytes, a clean limit error.
+  core::RdbLimits few;
+  few.max_hash_templates = 1;
+  RdbBuilder two(15);
+  two.raw(one).byte(0xf2).len(2).len(1).str("y");
+  ParseResult lim = parse_split(two.finish(), {}, few);
+  REQUIRE(lim.step == Step::failed);
+  CHECK(lim.error.code == Errc::limit_exceeded);
+  CHECK(lim.error.message == "more than 1 hash templates");
+  core::RdbLimits small;
+  small.max_hash_template_bytes = 40;
+  RdbBuilder big(15);
+  big.byte(0xf2).len(1).len(3).str("a").str("bb").str(std::string(20, 'c'));
+  lim = parse_split(big.finish(), {}, small);
+  REQUIRE(lim.step == Step::failed);
+  CHECK(lim.error.code == Errc::limit_exceeded);
+  CHECK(lim.error.message == "hash template field names over the 40-byte limit");
+}
+
+}  // namespace redis_repl::test
+
+namespace redis_repl::test {
+namespace {
+
+std::string render_for(std::string_view data, std::optional<formats::ServerVersion> target,
+                       std::map<std::string, std::uint64_t>* dropped) {
+  std::string out;
+  formats::OutBuffer buf(&out);
+  auto sink = formats::make_sink(formats::Format::resp, buf, target);
+  core::RdbParser p(*sink);
+  REQUIRE(p.feed(data) == core::Step::done);
+  buf.flush();
+  *dropped = sink->dropped();
+  return out;
+}
+
+formats::ServerVersion version(std::string_view text) {
+  formats::ServerVersion v;
+  REQUIRE(formats::parse_server_version(text, v));
+  return v;
+}
+
+bool has_cmd(const std::string& resp, std::string_view verb) {
+  return resp.find("\r\n" + std::string(verb) + "\r\n") != std::string::npos;
+}
+
+// A REDIS 13 file (written by Redis 8.6) with what older servers lack: a hash field TTL
+// (type 24), a stream with IDMP state and a group's entries-read (type 26), a function.
+std::string redis86_file() {
+  RdbBuilder b(13);
+  b.byte(0xfa).str("redis-ver").str("8.6.0");
+  b.byte(0xf5).str("#!lua name=lib\nredis.register_function('f', function() return 1 end)");
+  b.byte(24).str("h").le64(1000).len(2).len(0).str("a").str("1").len(501).str("b").str("2");
+  const std::string lp = listpack(
+      {std::int64_t{1}, std::int64_t{0}, std::int64_t{1}, std::string("f"), std::int64_t{0},
+       std::int64_t{2}, std::int64_t{0}, std::int64_t{0}, std::string("v"), std::int64_t{4}});
+  b.byte(26).str("s").len(1).str(stream_id_raw(5, 0)).str(lp);
+  b.len(1).len(5).len(0).len(5).len(0).len(0).len(0).len(1);
+  b.len(1).str("g").len(5).len(0).len(1).len(0).len(0);  // group g, entries read 1
+  b.len(100).len(1000).len(1).str("p").len(1).str("i").len(5).len(0).len(1).len(0);
+  return b.finish();
+}
+
+}  // namespace
+
+TEST_CASE("newest: --target-version names a server: redis:X.Y, valkey:X.Y or a bare X.Y") {
+  CHECK(version("7.2").name() == "redis 7.2");
+  CHECK(version("redis:8.6").name() == "redis 8.6");
+  CHECK(version("valkey:9.0").name() == "valkey 9.0");
+  CHECK(version("valkey:8.1.1").name() == "valkey 8.1");
+  formats::ServerVersion v;
+  for (std::string_view bad : {"", "7", "7.", ".2", "redis:", "valkey:9", "keydb:6.2", "7.2.x",
+                               "7.2.3.4", "x.y", "-7.2", "7.-2", "100.0", " 7.2", "Redis:7.2"})
+    CHECK_MESSAGE(!formats::parse_server_version(bad, v), bad);
+  CHECK(version("7.4").at_least(7, 4, 9, 0));
+  CHECK(!version("7.2").at_least(7, 4, 9, 0));
+  CHECK(version("valkey:9.0").at_least(7, 4, 9, 0));
+  CHECK(!version("valkey:8.1").at_least(7, 4, 9, 0));
+  CHECK(!version("valkey:9.9").at_least(8, 6));  // a command Valkey does not have
+}
+
+// The same file for several targets: the commands each server has, and a count of the rest.
+TEST_CASE("newest: RESP for a target server writes its commands and counts what it cannot take") {
+  const std::string file = redis86_file();
+  std::map<std::string, std::uint64_t> dropped;
+
+  // No target: the writer (redis-ver 8.6.0) has everything.
+  const std::string own = render_for(file, std::nullopt, &dropped);
+  CHECK(dropped.empty());
+  CHECK(has_cmd(own, "HPEXPIREAT"));
+  CHECK(own.find("HPEXPIREAT\r\n$1\r\nh\r\n$4\r\n1500\r\n$6\r\nFIELDS\r\n$1\r\n1\r\n$1\r\nb\r\n") !=
+        std::string::npos);
+  CHECK(has_cmd(own, "XCFGSET"));
+  CHECK(has_cmd(own, "XIDMPRECORD"));
+  CHECK(has_cmd(own, "ENTRIESADDED"));
+  CHECK(has_cmd(own, "ENTRIESREAD"));
+  CHECK(has_cmd(own, "FUNCTION"));
+  CHECK(render_for(file, version("redis:8.6"), &dropped) == own);
+
+  // Redis 7.2: no field TTLs, no IDMP; the fields themselves are kept.
+  const std::string r72 = render_for(file, version("redis:7.2"), &dropped);
+  CHECK(!has_cmd(r72, "HPEXPIREAT"));
+  CHECK(!has_cmd(r72, "XCFGSET"));
+  CHECK(!has_cmd(r72, "XIDMPRECORD"));
+  CHECK(r72.find("HSET\r\n$1\r\nh\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n") !=
+        std::string::npos);
+  CHECK(has_cmd(r72, "ENTRIESADDED"));
+  CHECK(dropped ==
+        std::map<std::string, std::uint64_t>{
+            {"hash field TTLs that redis 7.2 cannot take (HPEXPIREAT needs Redis 7.4 or Valkey "
+             "9.0; the fields are kept without them)",
+             1},
+            {"streams' IDMP state that redis 7.2 cannot take (XCFGSET and XIDMPRECORD need Redis "
+             "8.6)",
+             1}});
+
+  // Valkey 9.0 has field TTLs, not IDMP; Valkey 8.1 has neither.
+  const std::string v90 = render_for(file, version("valkey:9.0"), &dropped);
+  CHECK(has_cmd(v90, "HPEXPIREAT"));
+  CHECK(!has_cmd(v90, "XCFGSET"));
+  CHECK(dropped.size() == 1);
+  CHECK(dropped.begin()->first.starts_with("streams' IDMP state that valkey 9.0 cannot take"));
+  render_for(file, version("valkey:8.1"), &dropped);
+  CHECK(dropped.size() == 2);
+
+  // Redis 6.2: no functions, and XSETID / XGROUP CREATE without the 7.0 counters.
+  const std::string r62 = render_for(file, version("6.2"), &dropped);
+  CHECK(!has_cmd(r62, "FUNCTION"));
+  CHECK(!has_cmd(r62, "ENTRIESADDED"));
+  CHECK(!has_cmd(r62, "ENTRIESREAD"));
+  CHECK(r62.find("*3\r\n$6\r\nXSETID\r\n$1\r\ns\r\n$3\r\n5-0\r\n") != std::string::npos);
+  CHECK(dropped.size() == 5);
+  CHECK(dropped["function libraries that redis 6.2 cannot take (FUNCTION LOAD needs Redis 7.0)"] ==
+        1);
+
+  // valkey-ver wins over redis-ver (Valkey writes both): a Valkey 8.1 file gets no HPEXPIREAT.
+  RdbBuilder vk(11);
+  vk.byte(0xfa).str("redis-ver").str("7.2.4").byte(0xfa).str("valkey-ver").str("8.1.0");
+  vk.byte(24).str("h").le64(1000).len(1).len(2).str("a").str("1");
+  const std::string v81 = render_for(vk.finish(), std::nullopt, &dropped);
+  CHECK(!has_cmd(v81, "HPEXPIREAT"));
+  REQUIRE(dropped.size() == 1);
+  CHECK(dropped.begin()->first.starts_with("hash field TTLs that valkey 8.1 cannot take"));
+}
+
+TEST_CASE("newest: dump-rdb --target-version: warnings counted once per kind, bad values exit 2") {
+  TempDir dir;
+  const std::filesystem::path rdb = dir / "redis86.rdb";
+  {
+    std::ofstream f(rdb, std::ios::binary);
+    f << redis86_file();
+  }
+  const ProgramResult r = run_program({REDIS_REPL_BINARY, "dump-rdb", "--file", rdb.string(),
+                                       "--format", "resp", "--target-version", "valkey:8.1", "-q"});
+  CHECK_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("\r\nHPEXPIREAT\r\n") == std::string::npos);
+  CHECK(r.out.find("\r\nHSET\r\n") != std::string::npos);
+  CHECK(r.err.find("redis-repl: warning: 1 hash field TTLs that valkey 8.1 cannot take") !=
+        std::string::npos);
+  CHECK(r.err.find("redis-repl: warning: 1 streams' IDMP state that valkey 8.1 cannot take") !=
+        std::string::npos);
+
+  // Through the key filter (as the CLI reads): a type-27 stream keeps its NACK zone in JSON.
+  const std::filesystem::path s27 = dir / "stream27.rdb";
+  {
+    const std::string lp = listpack(
+        {std::int64_t{1}, std::int64_t{0}, std::int64_t{1}, std::string("f"), std::int64_t{0},
+         std::int64_t{2}, std::int64_t{0}, std::int64_t{0}, std::string("v"), std::int64_t{4}});
+    RdbBuilder b(14);
+    b.byte(27).str("s").len(1).str(stream_id_raw(5, 0)).str(lp);
+    b.len(1).len(5).len(0).len(5).len(0).len(0).len(0).len(1).len(1);
+    b.str("g").len(5).len(0).len(1).len(1).raw(stream_id_raw(5, 0)).le64(7).len(2);
+    b.len(0).len(1).raw(stream_id_raw(5, 0));  // no consumers; the NACK zone holds 5-0
+    b.len(1).len(1).len(0).len(0).len(0);      // IDMP
+    std::ofstream f(s27, std::ios::binary);
+    f << b.finish();
+  }
+  const ProgramResult j =
+      run_program({REDIS_REPL_BINARY, "dump-rdb", "--file", s27.string(), "--match", "s*", "-q"});
+  CHECK_MESSAGE(j.exit_code == 0, j.err);
+  CHECK(j.out.find(R"("nacked":["5-0"])") != std::string::npos);
+
+  const ProgramResult own = run_program(
+      {REDIS_REPL_BINARY, "dump-rdb", "--file", rdb.string(), "--format", "resp", "-q"});
+  CHECK(own.exit_code == 0);
+  CHECK(own.out.find("\r\nHPEXPIREAT\r\n") != std::string::npos);
+  CHECK(own.err.find("warning") == std::string::npos);
+
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--format", "resp", "--target-version", "valkey9"},
+        std::vector<std::string>{"--format", "resp", "--target-version", "7"},
+        std::vector<std::string>{"--format", "json", "--target-version", "7.2"},
+        std::vector<std::string>{"--target-version", "7.2"}}) {
+    std::vector<std::string> argv = {REDIS_REPL_BINARY, "dump-rdb", "--file", rdb.string()};
+    argv.insert(argv.end(), bad.begin(), bad.end());
+    const ProgramResult b = run_program(argv);
+    CHECK_MESSAGE(b.exit_code == 2, b.err);
+    CHECK(b.out.empty());
+    CHECK(b.err.find("--target-version") != std::string::npos);
+  }
+  const ProgramResult tail_bad = run_program(
+      {REDIS_REPL_BINARY, "tail", "-p", "1", "--format", "human", "--target-version", "7.2"});
+  CHECK(tail_bad.exit_code == 2);
 }
 
 }  // namespace redis_repl::test

@@ -141,6 +141,7 @@ class RdbRecorder : public core::RdbVisitor {
   }
   Flow on_stream_consumer_end() override { return element("consumer-end"); }
   Flow on_stream_group_end() override { return element("group-end"); }
+  Flow on_stream_nack(core::StreamId i) override { return element("nack " + id(i)); }
   Flow on_module_op(const core::ModuleOp& op) override {
     FUZZ_CHECK((in_key_ || in_aux_) && !in_string_);
     char d[40];

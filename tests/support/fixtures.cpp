@@ -255,6 +255,10 @@ Flow RecordingVisitor::on_stream_consumer_end() {
   log += "    consumer_end\n";
   return Flow::next;
 }
+Flow RecordingVisitor::on_stream_nack(core::StreamId i) {
+  log += "    nack " + id(i) + "\n";
+  return Flow::next;
+}
 Flow RecordingVisitor::on_stream_group_end() {
   log += "  group_end\n";
   return Flow::next;

@@ -66,6 +66,7 @@ class RecordingVisitor : public core::RdbVisitor {
   core::Flow on_stream_consumer_pending(core::StreamId id) override;
   core::Flow on_stream_consumer_end() override;
   core::Flow on_stream_group_end() override;
+  core::Flow on_stream_nack(core::StreamId id) override;
   core::Flow on_module_op(const core::ModuleOp& op) override;
   core::Flow on_key_end(const core::KeyInfo& k) override;
   core::Flow on_end(const core::EndInfo& e) override;
