@@ -7,7 +7,9 @@
 //    shard; --min-replicas 2 on this one-replica cluster: CRITICAL for every shard;
 // 3. a seed nothing listens on: UNKNOWN (exit 3), one line.
 #include <doctest/doctest.h>
+#include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "support/background_process.hpp"
 #include "support/cluster_set.hpp"
 #include "support/redis_server.hpp"
 #include "support/replica_set.hpp"
@@ -99,6 +102,14 @@ SERVER_TEST_CASE(
     CHECK(r["probes"]["max_seconds"].get<double>() < 1);
   }
   CHECK(ids.size() == 3);
+  MESSAGE("3 shards, 3 probes each: " << doc["duration_seconds"].get<double>()
+                                      << " s; slowest probe " <<
+          [&] {
+            double w = 0;
+            for (const json& s : doc["shards"])
+              w = std::max(w, s["replicas"][0]["probes"]["max_seconds"].get<double>());
+            return w;
+          }() << " s");
   CHECK(masters == expected_masters);
   CHECK(replicas == expected_replicas);
 
@@ -232,4 +243,45 @@ TEST_CASE("lag_check cluster: --replica and --self are refused with --cluster, b
     CHECK(r.err.find(extra[0]) != std::string::npos);
     CHECK(r.err.find("--cluster") != std::string::npos);
   }
+}
+
+// --watch discovers the cluster again at every sample: after a failover in one shard, the same
+// shard (same id) is judged with its promoted replica as the master, OK again.
+SERVER_TEST_CASE("lag_check cluster: --watch follows a failover, the shard keeps its id") {
+  ClusterSet set;
+  const std::vector<std::size_t> m = set.masters();
+  REQUIRE(m.size() == 3);
+  const std::size_t promoted = set.replicas_of(m[1]).at(0);
+  const int seed = set.node(m[0]).port();
+  redis_repl::test::BackgroundProcess watch(
+      {REDIS_REPL_BINARY, "lag-check", "--cluster", "-h", "127.0.0.1", "-p", std::to_string(seed),
+       "--format", "json", "--probes", "1", "--watch", "0.5", "--count", "200"});
+  const json first = json::parse(watch.wait_for_line([](std::string_view) { return true; },
+                                                     milliseconds(30000), "a first sample"));
+  REQUIRE(first["status"] == "OK");
+  std::string shard;
+  for (const json& s : first["shards"])
+    if (s["master"]["address"] == addr(set.node(m[1]).port())) shard = s["shard"];
+  REQUIRE(!shard.empty());
+  set.failover(promoted);
+  // A sample after the failover: the shard's master is the promoted node, every shard OK.
+  std::size_t from = watch.lines().size();
+  bool seen = false;
+  for (int attempt = 0; attempt < 40 && !seen; ++attempt) {
+    std::size_t at = 0;
+    const json doc = json::parse(watch.wait_for_line([](std::string_view) { return true; },
+                                                     milliseconds(30000), "a sample", from, &at));
+    from = at + 1;
+    if (doc["status"] != "OK") continue;  // the moment of the failover itself
+    for (const json& s : doc["shards"])
+      if (s["shard"] == shard && s["master"]["address"] == addr(set.node(promoted).port())) {
+        seen = true;
+        CHECK(s["node"] == set.node_id(promoted));
+        REQUIRE(s["replicas"].size() == 1);
+        CHECK(s["replicas"][0]["address"] == addr(set.node(m[1]).port()));
+      }
+  }
+  CHECK(seen);
+  watch.signal(SIGTERM);
+  watch.wait(milliseconds(10000));
 }
