@@ -9,6 +9,11 @@ namespace redis_repl::core {
 
 namespace {
 
+// A host name or address as a server may announce it: printable ASCII, no spaces.
+bool is_host_text(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
 bool is_hex_id(std::string_view s) {
   return s.size() == 40 && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -137,14 +142,17 @@ bool read_shards_node(const Reply& r, bool tls, ShardsNode& out, std::string& er
   }
   out.master = role == "master";
   if (!has_offset) out.node.offset = -1;
+  if (!is_host_text(ip) || !is_host_text(endpoint) || !is_host_text(hostname)) {
+    error = "node " + out.node.id + " announces an address that is not a host name";
+    return false;
+  }
   // The endpoint is what the cluster tells clients to use (cluster-preferred-endpoint-type);
   // "?" or empty means unknown, and the ip is used instead.
   std::string host = endpoint;
   if (host.empty() || host == "?") host = !ip.empty() ? ip : hostname;
   const std::int64_t p = tls && tls_port > 0 ? tls_port : port;
   out.node.address = HostPort{host, static_cast<std::uint16_t>(p > 0 ? p : 0)};
-  out.node.healthy = health == "online" && !host.empty() && p > 0 &&
-                     host.find_first_of(" \r\n\t") == std::string::npos;
+  out.node.healthy = health == "online" && !host.empty() && p > 0;
   return true;
 }
 
@@ -303,6 +311,10 @@ bool read_nodes_line(std::string_view line, NodesLine& out, std::string& error) 
   std::string_view ip = addr.substr(0, colon);
   if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
   const std::string_view host = ip.empty() ? hostname : ip;
+  if (!is_host_text(ip) || !is_host_text(hostname)) {
+    error = "node " + out.node.id + " announces an address that is not a host name";
+    return false;
+  }
   out.node.address = HostPort{std::string(host), static_cast<std::uint16_t>(port)};
   bool healthy = !host.empty() && port > 0;
   bool replica = false;

@@ -287,6 +287,10 @@ TEST_CASE("CLUSTER SHARDS: malformed and hostile replies are errors with a messa
       one_shard({integer(0), integer(5)}, {array({bulk("id"), bulk(id_a), bulk("port"),
                                                   integer(70000), bulk("role"), bulk("master")})}));
   shards_error(one_shard({integer(0), integer(5)}, {bulk("node")}));
+  // an address with control bytes or spaces (it would reach a terminal in messages)
+  CHECK(shards_error(one_shard({integer(0), integer(5)},
+                               {shards_node(id_a, "master", {bulk("endpoint"), bulk("h\x1b[2J")})}))
+            .find("not a host name") != std::string::npos);
   shards_error(one_shard({integer(0), integer(5)}, {shards_node(id_a, "master")},
                          {bulk("shard-id"), bulk("x\r\n")}));
   // two shards owning one slot
@@ -356,6 +360,8 @@ TEST_CASE("CLUSTER NODES: malformed and hostile text is an error with a message"
   nodes_error(id_a + " 127.0.0.1:99999@17000 master - 0 0 1 connected 0-16383\n");
   nodes_error(id_a + " 127.0.0.1:7000@17000 noflags - 0 0 1 connected 0-16383\n");
   nodes_error(id_a + " 127.0.0.1:7000@17000 master - 0 0 1 connected 0-16384\n");
+  CHECK(nodes_error(id_a + " 127.0.0.1:7000@17000,h\x1b[2J master - 0 0 1 connected 0-5\n")
+            .find("not a host name") != std::string::npos);
   nodes_error(id_a + " 127.0.0.1:7000@17000 master - 0 0 1 connected 10-5\n");
   nodes_error(id_a + " 127.0.0.1:7000@17000 master - 0 0 1 connected x\n");
   nodes_error(id_a + " 127.0.0.1:7000@17000 master - 0 0 1 connected [5->-zz]\n");
