@@ -14,7 +14,9 @@
 #include "cli/diagnostics.hpp"
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
+#include "core/cluster.hpp"
 #include "core/lag.hpp"
+#include "core/net/cluster.hpp"
 #include "core/net/lag_probe.hpp"
 #include "formats/lag_report.hpp"
 #include "formats/out_buffer.hpp"
@@ -74,10 +76,62 @@ formats::LagResult sample(const LagCheckOptions& o, const core::net::LagProbeCon
   return r;
 }
 
+// --cluster: the cluster discovered again (a failover changes the masters), then every master
+// shard checked in turn, its replicas timed by offsets (core/net/lag_probe.hpp). `known` keeps
+// the shard ids of the previous sample's topology (core::assign_shard_ids).
+formats::ClusterLagResult cluster_sample(const LagCheckOptions& o,
+                                         const core::net::LagProbeConfig& base,
+                                         const core::Thresholds& t,
+                                         const std::vector<core::HostPort>& seeds,
+                                         const core::net::Server& node, core::Topology& known) {
+  formats::ClusterLagResult c;
+  c.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  const auto started = std::chrono::steady_clock::now();
+  for (const core::HostPort& s : seeds) c.seeds += (c.seeds.empty() ? "" : ",") + s.name();
+  c.min_replicas = o.min_replicas;
+  const core::net::ClusterDiscovery found =
+      core::net::discover_cluster(seeds, node, base.query_timeout);
+  if (!found.found) {
+    c.error = found.error;
+    c.status = core::Status::unknown;
+  } else {
+    core::Topology topology = found.topology;
+    core::assign_shard_ids(known, topology);
+    known = topology;
+    std::vector<core::ShardVerdict> verdicts;
+    for (const core::Shard& shard : topology.shards) {
+      core::net::LagProbeConfig config = base;
+      config.master = core::net::server_for(node, shard.master);
+      config.timing = core::net::LagProbeConfig::Timing::offset;
+      if (!shard.slots.empty()) config.write_key = core::probe_key_for_slot(shard.slots[0].first);
+      formats::LagResult r = sample(o, config, t);
+      r.shard = shard.id;
+      r.node = shard.master.id;
+      core::Verdict v{r.status, {}};
+      if (r.status != core::Status::ok) v.reasons.push_back(formats::lag_summary(r));
+      verdicts.push_back(core::ShardVerdict{shard.id, std::move(v)});
+      c.shards.push_back(std::move(r));
+    }
+    const core::Verdict all = core::combine_shards(verdicts);
+    c.status = all.status;
+    c.reasons = all.reasons;
+  }
+  c.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return c;
+}
+
 int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
   try {
     resolve_connection_options(cmd, o.conn);
-    refuse_cluster(o.conn, "lag-check");
+    if (o.conn.cluster && !o.replicas.empty())
+      throw Fatal(ExitCode::usage,
+                  "--replica names one master's replica; --cluster checks the replicas each "
+                  "shard's master lists");
+    if (o.conn.cluster && o.self)
+      throw Fatal(ExitCode::usage,
+                  "--self times published probes; --cluster times offsets (see the man page)");
     formats::LagFormat format = formats::LagFormat::human;
     if (!formats::parse_lag_format(o.format, format))
       throw Fatal(ExitCode::usage, "unknown format '" + o.format + "'");
@@ -106,7 +160,13 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     core::net::LagProbeConfig config;
     // With --sentinel, found again for every sample: --watch judges the topology of the moment.
     const bool sentinel = !o.conn.sentinels.empty();
-    if (!sentinel) config.master = server_of(o.conn);
+    // With --cluster, discovered again for every sample too; `node` has the credentials, TLS
+    // and timeout every node is reached with.
+    const bool cluster = o.conn.cluster;
+    const std::vector<core::HostPort> seeds = cluster_seeds_of(o.conn);
+    const core::net::Server node = server_of(o.conn);
+    core::Topology known;  // the shard ids of the last sample's topology
+    if (!sentinel && !cluster) config.master = node;
     for (const std::string& s : o.replicas) {
       const core::net::Endpoint e = endpoint_of("--replica", s, config.master.endpoint);
       bool seen = false;  // the same replica twice would be the same series twice
@@ -128,39 +188,57 @@ int run_lag_check(LagCheckOptions& o, CLI::App& cmd) {
     int status = unknown;
     for (std::uint64_t n = 0;; ++n) {
       const auto started = std::chrono::steady_clock::now();
-      formats::LagResult r;
-      std::string found_error;
-      if (sentinel) {
-        try {
-          config.master = find_server(o.conn);
-        } catch (const Fatal& e) {
-          found_error = e.what();
+      // Writes one sample, to --output or stdout; false when stdout was closed or failed.
+      auto emit = [&](const auto& write) {
+        if (!o.output.empty()) {
+          std::string text;
+          write(text);
+          // Each sample replaces the file whole, so a textfile collector never reads half of one.
+          write_whole_file(o.output, "output file", text);
+          return true;
         }
-      }
-      if (found_error.empty()) {
-        r = sample(o, config, t);
-      } else {
-        // No master found: UNKNOWN, in the chosen format, as an unreachable master is.
-        r.master = o.conn.master_name;
-        r.error = found_error;
-        r.status = core::Status::unknown;
-        r.min_replicas = o.min_replicas;
-        r.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-      }
+        write(out.buffer());
+        out.flush();
+        return out.ok();
+      };
       // Prometheus: the status is in the metrics; exiting 0 once they are written keeps a
       // `> x.tmp && mv x.tmp x.prom` job from losing the file exactly when there is a problem.
-      status = format == formats::LagFormat::prometheus ? 0 : static_cast<int>(r.status);
-      if (!o.output.empty()) {
-        std::string text;
-        formats::write_lag(text, r, format, t, o.watch_s > 0);
-        // Each sample replaces the file whole, so a textfile collector never reads half of one.
-        write_whole_file(o.output, "output file", text);
+      auto exit_for = [&](core::Status s) {
+        return format == formats::LagFormat::prometheus ? 0 : static_cast<int>(s);
+      };
+      if (cluster) {
+        const formats::ClusterLagResult c = cluster_sample(o, config, t, seeds, node, known);
+        status = exit_for(c.status);
+        if (!emit([&](std::string& text) {
+              formats::write_cluster_lag(text, c, format, t, o.watch_s > 0);
+            }))
+          return out.closed() ? static_cast<int>(c.status) : unknown;
       } else {
-        formats::write_lag(out.buffer(), r, format, t, o.watch_s > 0);
-        out.flush();
-        if (!out.ok()) return out.closed() ? static_cast<int>(r.status) : unknown;
+        formats::LagResult r;
+        std::string found_error;
+        if (sentinel) {
+          try {
+            config.master = find_server(o.conn);
+          } catch (const Fatal& e) {
+            found_error = e.what();
+          }
+        }
+        if (found_error.empty()) {
+          r = sample(o, config, t);
+        } else {
+          // No master found: UNKNOWN, in the chosen format, as an unreachable master is.
+          r.master = o.conn.master_name;
+          r.error = found_error;
+          r.status = core::Status::unknown;
+          r.min_replicas = o.min_replicas;
+          r.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+        }
+        status = exit_for(r.status);
+        if (!emit(
+                [&](std::string& text) { formats::write_lag(text, r, format, t, o.watch_s > 0); }))
+          return out.closed() ? static_cast<int>(r.status) : unknown;
       }
       if (o.watch_s <= 0 || (o.count && n + 1 >= o.count)) break;
       const auto next = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/bytes.hpp"
+#include "core/cluster.hpp"
 
 namespace redis_repl::core {
 
@@ -202,6 +203,16 @@ std::optional<double> OffsetProbes::waited(Clock::time_point end) const {
   for (const Probe& p : probes_)
     if (!p.arrived) return std::chrono::duration<double>(std::max(end, p.t0) - p.t0).count();
   return std::nullopt;
+}
+
+std::string probe_key_for_slot(std::uint16_t slot) {
+  // Tags 0, 1, 2, ... hash to slots spread evenly: every slot is met within a few tens of
+  // thousands of tries (CRC16 of at most 6 digits each).
+  const std::uint16_t wanted = static_cast<std::uint16_t>(slot % cluster_slots);
+  for (std::uint32_t n = 0;; ++n) {
+    const std::string tag = std::to_string(n);
+    if (key_slot(tag) == wanted) return "__redis-repl:lag:{" + tag + "}";
+  }
 }
 
 bool probe_needs_write(std::optional<std::int64_t> previous, std::int64_t current) noexcept {

@@ -457,11 +457,11 @@ std::string shard_heading(const LagResult& s) {
   return h;
 }
 
+// Not discovered: the status line alone, "UNKNOWN: <why>".
 void write_cluster_human(std::string& out, const ClusterLagResult& r) {
-  out += "cluster " + terminal_safe(r.seeds);
   if (r.error.empty())
-    out += ", " + std::to_string(r.shards.size()) + (r.shards.size() == 1 ? " shard" : " shards");
-  out += "\n";
+    out += "cluster " + terminal_safe(r.seeds) + ", " + std::to_string(r.shards.size()) +
+           (r.shards.size() == 1 ? " shard\n" : " shards\n");
   for (const LagResult& s : r.shards) {
     out += terminal_safe(shard_heading(s)) + "\n";
     write_human_rows(out, s);
