@@ -226,9 +226,11 @@ int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
   const core::net::Server server = find_server(o.conn);
   core::ReplicaConfig config =
       core::net::replica_config(server, core::ReplicaConfig::Snapshot::only);
-  // When the master offers it, the snapshot comes on a second connection and the main one sends
-  // no PSYNC: it is closed once the snapshot is in (the master frees what it kept for it).
+  // When the master offers it, the snapshot comes on a second connection; the main one is joined
+  // to it (so the master frees the pair when both close), its feed dropped.
   config.two_connections = !o.no_dual_channel;
+  // Parsed, not kept (-o keeps the bytes as the master compressed them): no LZF needed.
+  config.rdb_no_compress = o.output.empty();
   const std::string where = server.endpoint.name();
   Progress progress(!o.quiet, 0);
   // -LOADING, -NOMASTERLINK: the master cannot serve a snapshot yet; ask again, as a Redis

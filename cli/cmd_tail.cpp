@@ -825,6 +825,7 @@ int run_tail(TailOptions& o, CLI::App& cmd) {
     // Valkey's dual channel, Redis's rdb channel: only for a whole snapshot (an empty one is
     // asked with a filter the second connection would not know).
     config.two_connections = o.snapshot && !o.no_dual_channel;
+    config.rdb_no_compress = o.snapshot;  // the RDB is parsed, never kept
     core::Replica replica(config, snapshot_visitor, Clock::now());
     // The join point is ours, not the user's: a full resync there is no refused resume.
     handler.attach(replica, resume.valid() && !joining);

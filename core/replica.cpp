@@ -106,6 +106,7 @@ ReplicaConfig Replica::rdb_channel_config() const {
   c.snapshot = ReplicaConfig::Snapshot::only;
   c.channel = offered_;
   c.main_client_id = main_client_id_;
+  c.rdb_no_compress = config_.rdb_no_compress;
   return c;
 }
 
@@ -404,6 +405,10 @@ void Replica::send_handshake() {
       }
       append_command(output_, std::span<const std::string>(args));
       steps_.push_back({"REPLCONF rdb-channel", false});
+      if (config_.rdb_no_compress) {
+        send({"REPLCONF", "rdb-no-compress", "1"});
+        steps_.push_back({"REPLCONF rdb-no-compress", true});
+      }
       phase_ = Phase::receive_handshake_replies;
       return;
     }
@@ -428,6 +433,10 @@ void Replica::send_handshake() {
     } else if (config_.snapshot == ReplicaConfig::Snapshot::empty) {
       send({"REPLCONF", "rdb-filter-only", ""});  // Redis 7.0+; older ones send everything
       steps_.push_back({"REPLCONF rdb-filter-only", true});
+    }
+    if (config_.rdb_no_compress && config_.snapshot != ReplicaConfig::Snapshot::empty) {
+      send({"REPLCONF", "rdb-no-compress", "1"});  // Redis 8.2+; others say -ERR, tolerated
+      steps_.push_back({"REPLCONF rdb-no-compress", true});
     }
     phase_ = Phase::receive_handshake_replies;
   }

@@ -85,6 +85,9 @@ struct ReplicaConfig {
   bool two_connections = false;
   Channel channel = Channel::main;
   std::string main_client_id;  // redis_rdb: the id +RDBCHANNELSYNC named
+  // The RDB's bytes are parsed, not kept: REPLCONF rdb-no-compress 1 lets a Redis 8.2+ master skip
+  // LZF (faster syncs). Older masters and Valkey answer an error, which the handshake tolerates.
+  bool rdb_no_compress = false;
 };
 
 // Why a replica stopped. The driver maps these to retries and exit codes.

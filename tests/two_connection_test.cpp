@@ -352,6 +352,7 @@ struct ScriptedRun {
   std::string master_error;
   int connections = 0;
   std::vector<std::string> rdb_replconf;
+  std::vector<std::vector<std::string>> rdb_later;  // what came between it and PSYNC
 };
 
 enum class Trouble { none, refused, wrong_id, cut_before_reply, cut_mid_rdb };
@@ -359,7 +360,7 @@ enum class Trouble { none, refused, wrong_id, cut_before_reply, cut_mid_rdb };
 // A Redis 8 master (newest-servers.md §6): +RDBCHANNELSYNC 42 on the main connection; the second
 // one gets +OK, +FULLRESYNC <replid> 100, then (after the feed was sent on the main one) the RDB.
 // A replica that no longer offers the rdb channel gets a one-connection sync of the same data.
-ScriptedRun scripted(const std::vector<std::string>& args, Trouble trouble) {
+ScriptedRun scripted(const std::vector<std::string>& args, Trouble trouble, bool valkey = false) {
   const std::string payload = snapshot(0);
   const std::string feed = resp({"SELECT", "0"}) + resp({"set", "a", "1"}) +
                            resp({"set", "b", "2"});  // offsets 101-123, 124-150, 151-177
@@ -372,6 +373,35 @@ ScriptedRun scripted(const std::vector<std::string>& args, Trouble trouble) {
       main.send("+FULLRESYNC " + replid + " 100\r\n$EOF:" + mark + "\r\n" + payload + mark);
       main.read_command();  // the first ACK
       main.send(feed);
+      main.drain();
+      return;
+    }
+    if (valkey) {
+      // Valkey (newest-servers.md §6): $ENDOFF and the whole RDB at once on the second
+      // connection; the main one names its client id and continues from offset+1.
+      main.send("+DUALCHANNELSYNC\r\n");
+      std::unique_ptr<FakeMaster::Link> rdb = self->accept_next();
+      rdb->read_command();  // REPLCONF capa eof rdb-only 1 rdb-channel 1 ...
+      rdb->send("+OK\r\n");
+      for (;;) {
+        const std::vector<std::string> c = rdb->read_command();
+        if (!c.empty() && c[0] == "SYNC") break;
+        rdb->send("-ERR Unrecognized REPLCONF option\r\n");
+      }
+      rdb->send("$ENDOFF:100 " + replid + " 0 5\r\n$EOF:" + mark + "\r\n" + payload + mark);
+      const std::vector<std::string> set_id = main.read_command();
+      if (set_id != std::vector<std::string>{"REPLCONF", "set-rdb-client-id", "5"})
+        throw HarnessError("expected REPLCONF set-rdb-client-id 5");
+      if (trouble == Trouble::wrong_id) {
+        main.send("-ERR Unrecognized RDB client id 5\r\n");
+        main.drain();
+        return;
+      }
+      main.send("+OK\r\n");
+      const std::vector<std::string> psync2 = main.read_command();
+      if (psync2 != std::vector<std::string>{"PSYNC", replid, "101"})
+        throw HarnessError("expected PSYNC <replid> 101");
+      main.send("+CONTINUE " + replid + "\r\n" + feed);
       main.drain();
       return;
     }
@@ -394,7 +424,15 @@ ScriptedRun scripted(const std::vector<std::string>& args, Trouble trouble) {
       return;
     }
     rdb->send("+OK\r\n");
-    rdb->read_command();  // PSYNC ? -1
+    for (;;) {  // REPLCONF rdb-no-compress 1 (tail: the RDB is parsed, not kept), then PSYNC ? -1
+      const std::vector<std::string> c = rdb->read_command();
+      if (!c.empty() && c[0] == "PSYNC") break;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        out.rdb_later.push_back(c);
+      }
+      rdb->send("-ERR Unrecognized REPLCONF option\r\n");  // as an older master: tolerated
+    }
     rdb->send("+FULLRESYNC " + replid + " 100\r\n");
     main.send(feed);  // the feed flows before the snapshot is sent
     std::this_thread::sleep_for(100ms);
@@ -458,6 +496,7 @@ TEST_CASE("two connections: tail --snapshot against a scripted Redis 8 rdb chann
                                                    "rdb-channel", "1", "main-ch-client-id", "42",
                                                    "listening-port", "0", "ip-address",
                                                    "redis-repl.invalid"});
+  CHECK(r.rdb_later == std::vector<std::vector<std::string>>{{"REPLCONF", "rdb-no-compress", "1"}});
   // The snapshot first, then the feed that arrived during it, offsets following on.
   CHECK(outline(r.result.out) == "key k1\nkey k2\nsnapshot_end 100\ncommand 124\ncommand 151\n");
 }
@@ -471,6 +510,7 @@ TEST_CASE("two connections: dump-rdb -o takes the snapshot from a scripted Redis
   INFO("stderr: " << r.result.err << "\nfake master: " << r.master_error);
   CHECK(r.result.exit_code == 0);
   CHECK(r.connections == 2);
+  CHECK(r.rdb_later.empty());  // -o keeps the bytes: compressed as the master likes
   std::ifstream in(file, std::ios::binary);
   const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK(got == snapshot(0));
@@ -681,6 +721,24 @@ TEST_CASE("two connections: dump-rdb -o over Valkey's dual channel writes a vali
 TEST_CASE("two connections: --no-dual-channel syncs Valkey over one connection") {
   with_valkey("two connections: --no-dual-channel syncs Valkey over one connection",
               no_dual_channel);
+}
+
+TEST_CASE("two connections: a scripted Valkey master, joined or refusing the rdb client id") {
+  const ScriptedRun r = scripted({"tail", "--snapshot", "--count", "2"}, Trouble::none, true);
+  INFO("stderr: " << r.result.err << "\nfake master: " << r.master_error);
+  CHECK(r.result.exit_code == 0);
+  CHECK(r.master_error.empty());
+  CHECK(r.connections == 2);
+  CHECK(outline(r.result.out) == "key k1\nkey k2\nsnapshot_end 100\ncommand 124\ncommand 151\n");
+  // Refused: nothing of the snapshot was printed yet, so one connection takes over.
+  const ScriptedRun w = scripted({"tail", "--snapshot", "--count", "2"}, Trouble::wrong_id, true);
+  INFO("stderr: " << w.result.err << "\nfake master: " << w.master_error);
+  CHECK(w.result.exit_code == 0);
+  CHECK(w.connections == 3);
+  CHECK(outline(w.result.out) == "key k1\nkey k2\nsnapshot_end 100\ncommand 124\ncommand 151\n");
+  CHECK(w.result.err.find("two-connection sync failed (the main connection: REPLCONF "
+                          "set-rdb-client-id: ERR Unrecognized RDB client id 5)") !=
+        std::string::npos);
 }
 
 }  // namespace redis_repl::test

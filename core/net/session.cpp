@@ -139,7 +139,13 @@ struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
       }
     }
     pump();
-    if (!stopping_ && !ec && chan(rdb).generation == g && chan(rdb).transport) read(rdb);
+    if (stopping_ || ec || chan(rdb).generation != g || !chan(rdb).transport) return;
+    // A paused rdb channel is not read: the snapshot waits in the master's socket, not here.
+    if (rdb && rdb_paused_) {
+      rdb_read_waiting_ = true;
+      return;
+    }
+    read(rdb);
   }
 
   // Bytes of one connection to its replica; the main one's wait while the snapshot comes.
@@ -243,6 +249,10 @@ struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
       rdb_paused_ = false;
       snapshot_started_ = true;
       if (hand_out(pending_sync_)) drain_rdb();
+      if (rdb_read_waiting_ && rdb_.transport && !stopping_) {
+        rdb_read_waiting_ = false;
+        read(true);
+      }
     }
   }
 
@@ -330,6 +340,7 @@ struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
     handler_.on_fallback(why);
     close_rdb_channel();
     rdb_paused_ = false;
+    rdb_read_waiting_ = false;
     rdb_opened_ = false;
     if (main_.transport) main_.transport->close();
     replica_.restart_one_connection(Clock::now());
@@ -382,6 +393,7 @@ struct Link::Impl : std::enable_shared_from_this<Link::Impl> {
   Event pending_sync_;             // Valkey: the rdb channel's sync, handed out once linked
   bool rdb_opened_ = false;        // a two-connection sync is under way
   bool rdb_paused_ = false;        // the rdb channel waits for the main one to be joined
+  bool rdb_read_waiting_ = false;  // its next read is held back while it waits
   bool snapshot_started_ = false;  // a snapshot event was handed out: no fallback from here
   bool hold_failed_ = false;
   bool finishing_ = false;
