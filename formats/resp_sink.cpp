@@ -78,6 +78,7 @@ class Command {
 bool has_field_ttls(const ServerVersion& t) { return t.at_least(7, 4, 9, 0); }
 bool has_stream_idmp(const ServerVersion& t) { return t.at_least(8, 6); }
 bool has_redis7(const ServerVersion& t) { return t.at_least(7, 0, 0, 0); }
+bool has_arrays(const ServerVersion& t) { return t.at_least(8, 8); }
 
 class RespSink final : public Sink {
  public:
@@ -319,6 +320,24 @@ class RespSink final : public Sink {
     cmd_.arg("JUSTID");
     return emit();
   }
+  // An array (RDB 14): ARMSET in batches, then ARSEEK to its insert index (ARSEEK i makes the
+  // next ARINSERT write at i, so insert index + 1; none: a new array has none). redis/redis
+  // src/t_array.c, armsetCommand and arseekCommand.
+  Flow on_array_meta(std::uint64_t, std::optional<std::uint64_t> insert) override {
+    array_ok_ = can(has_arrays);
+    array_insert_ = insert;
+    if (!array_ok_) drop("arrays: ARMSET needs Redis 8.8, and no Valkey has it");
+    return Flow::next;
+  }
+  Flow on_array_element(std::uint64_t index, std::string_view value) override {
+    if (!array_ok_) return Flow::next;
+    element("ARMSET");
+    scratch_.clear();
+    append_uint(scratch_, index);
+    batch_.arg(scratch_);
+    batch_.arg(value);
+    return maybe_flush_batch();
+  }
   // A group's NACK zone (RDB 14): pending entries no consumer owns. No command makes one.
   Flow on_stream_nack(core::StreamId) override {
     ++dropped_
@@ -390,8 +409,18 @@ class RespSink final : public Sink {
       emit();
     }
     flush_batch();
+    if (type_ == core::ValueType::array && array_ok_ && started_ && array_insert_) {
+      cmd_.start();
+      cmd_.arg("ARSEEK");
+      cmd_.arg(key_);
+      scratch_.clear();
+      append_uint(scratch_, *array_insert_ + 1);
+      cmd_.arg(scratch_);
+      emit();
+    }
     if (!started_) {
-      ++not_represented_;  // an empty collection: Redis cannot hold one
+      // An empty collection (Redis cannot hold one), unless it was left out (counted then).
+      if (type_ != core::ValueType::array || array_ok_) ++not_represented_;
       return Flow::next;
     }
     for (const auto& [field, ms] : ttls_) {
@@ -534,6 +563,9 @@ class RespSink final : public Sink {
   bool given_ = false;          // --target-version: the aux fields do not change it
   bool writer_valkey_ = false;  // valkey-ver seen: it wins over redis-ver
   bool idmp_ = true;
+  bool array_ok_ = true;
+  std::optional<std::uint64_t> array_insert_;
+  std::string scratch_;
 };
 
 }  // namespace
