@@ -4,8 +4,8 @@
 // in bounded memory), then given its expiry with PEXPIREAT; hash field TTLs with HPEXPIREAT;
 // streams with XADD, XSETID, XGROUP and XCLAIM (and XCFGSET, XIDMPRECORD for their IDMP state);
 // module values with RESTORE of a DUMP payload built from the raw module ops; function libraries
-// with FUNCTION LOAD REPLACE. Only the commands the target server has are written (the file's
-// writer unless told otherwise); what it cannot take is counted, one count per kind.
+// with FUNCTION LOAD REPLACE. Given a target server, only the commands it has are written, and
+// what it cannot take is counted, one count per kind.
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -83,24 +83,11 @@ bool has_arrays(const ServerVersion& t) { return t.at_least(8, 8); }
 class RespSink final : public Sink {
  public:
   RespSink(OutBuffer& out, std::optional<ServerVersion> target)
-      : Sink(out), b_(out.buffer()), target_(target), given_(target.has_value()) {}
+      : Sink(out), b_(out.buffer()), target_(target) {}
 
   Flow on_header(const core::Header& h) override {
     summary_.header(h);
     version_ = h.version;
-    return Flow::next;
-  }
-  // The writer's version: the target when none was given.
-  Flow on_aux(std::string_view field, std::string_view value) override {
-    if (given_) return Flow::next;
-    const bool valkey = field == "valkey-ver";
-    if (!valkey && (field != "redis-ver" || writer_valkey_)) return Flow::next;
-    ServerVersion v;
-    if (parse_server_version(value, v)) {
-      v.valkey = valkey;
-      target_ = v;
-      writer_valkey_ = valkey;
-    }
     return Flow::next;
   }
   Flow on_select_db(std::uint64_t db) override {
@@ -467,7 +454,9 @@ class RespSink final : public Sink {
   }
 
  private:
-  // Whether the target has it: without a target (no version known), everything is written.
+  // Whether the target has it. Without one, everything is written: a snapshot holds nothing its
+  // writer cannot take, and the stream counters Redis 7.0 derives when it loads an older file
+  // are written as it derives them.
   bool can(bool (*has)(const ServerVersion&)) const { return !target_ || has(*target_); }
   void drop(std::string_view what) {
     std::string kind(what.substr(0, what.find(':')));
@@ -559,9 +548,7 @@ class RespSink final : public Sink {
   std::string consumer_;
   std::vector<core::StreamPending> pel_;
   std::string payload_;
-  std::optional<ServerVersion> target_;
-  bool given_ = false;          // --target-version: the aux fields do not change it
-  bool writer_valkey_ = false;  // valkey-ver seen: it wins over redis-ver
+  std::optional<ServerVersion> target_;  // none: the snapshot's writer, which has it all
   bool idmp_ = true;
   bool array_ok_ = true;
   std::optional<std::uint64_t> array_insert_;

@@ -667,7 +667,7 @@ TEST_CASE("newest: RESP for a target server writes its commands and counts what 
   const std::string file = redis86_file();
   std::map<std::string, std::uint64_t> dropped;
 
-  // No target: the writer (redis-ver 8.6.0) has everything.
+  // No target: the writer (Redis 8.6) has everything.
   const std::string own = render_for(file, std::nullopt, &dropped);
   CHECK(dropped.empty());
   CHECK(has_cmd(own, "HPEXPIREAT"));
@@ -715,15 +715,6 @@ TEST_CASE("newest: RESP for a target server writes its commands and counts what 
   CHECK(dropped.size() == 5);
   CHECK(dropped["function libraries that redis 6.2 cannot take (FUNCTION LOAD needs Redis 7.0)"] ==
         1);
-
-  // valkey-ver wins over redis-ver (Valkey writes both): a Valkey 8.1 file gets no HPEXPIREAT.
-  RdbBuilder vk(11);
-  vk.byte(0xfa).str("redis-ver").str("7.2.4").byte(0xfa).str("valkey-ver").str("8.1.0");
-  vk.byte(24).str("h").le64(1000).len(1).len(2).str("a").str("1");
-  const std::string v81 = render_for(vk.finish(), std::nullopt, &dropped);
-  CHECK(!has_cmd(v81, "HPEXPIREAT"));
-  REQUIRE(dropped.size() == 1);
-  CHECK(dropped.begin()->first.starts_with("hash field TTLs that valkey 8.1 cannot take"));
 }
 
 TEST_CASE("newest: dump-rdb --target-version: warnings counted once per kind, bad values exit 2") {
