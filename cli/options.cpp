@@ -468,7 +468,7 @@ void add_target_version_option(CLI::App& cmd, std::string& value) {
   cmd.add_option("--target-version", value,
                  "With --format resp: write only commands this server has, e.g. redis:7.2, "
                  "valkey:9.0 or 8.6 (Redis); warn about what it cannot take (default: the "
-                 "version that wrote the snapshot)")
+                 "server that wrote the snapshot: everything)")
       ->option_text("VERSION");
 }
 

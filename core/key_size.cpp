@@ -376,6 +376,10 @@ KeySize KeySizer::end(const KeyInfo& k, std::uint64_t end_offset) {
       value = robj_size + size_.bytes;
       size_.encoding = "module";
       break;
+    case ValueType::array:  // a rough estimate: the values and an index word each
+      value = robj_size + size_.bytes + 16 * size_.len;
+      size_.encoding = "array";
+      break;
   }
   size_.memory =
       value + sds_size(k.key.size()) + dict_entry_size + (k.expire_ms ? dict_entry_size : 0);

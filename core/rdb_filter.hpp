@@ -78,6 +78,12 @@ class FilterVisitor : public RdbVisitor {
     return inner_.on_stream_consumer_begin(c);
   }
   Flow on_stream_nack(StreamId id) override { return inner_.on_stream_nack(id); }
+  Flow on_array_meta(std::uint64_t n, std::optional<std::uint64_t> insert) override {
+    return inner_.on_array_meta(n, insert);
+  }
+  Flow on_array_element(std::uint64_t i, std::string_view v) override {
+    return inner_.on_array_element(i, v);
+  }
   Flow on_stream_consumer_pending(StreamId id) override {
     return inner_.on_stream_consumer_pending(id);
   }

@@ -5,7 +5,7 @@
 namespace redis_repl::core {
 namespace {
 constexpr std::array<std::string_view, value_type_count> type_names = {
-    "string", "list", "set", "zset", "hash", "stream", "module"};
+    "string", "list", "set", "zset", "hash", "stream", "module", "array"};
 }
 
 std::string_view type_name(ValueType t) noexcept { return type_names[static_cast<std::size_t>(t)]; }
@@ -22,11 +22,13 @@ bool parse_type_name(std::string_view name, ValueType& out) noexcept {
 
 bool is_known_type(std::uint8_t b, int version) noexcept {
   if (b == static_cast<std::uint8_t>(RdbType::stream_listpacks_4)) return version >= 13;
-  if (b == static_cast<std::uint8_t>(RdbType::stream_listpacks_5)) return version >= 14;
+  if (b == static_cast<std::uint8_t>(RdbType::stream_listpacks_5) ||
+      b == static_cast<std::uint8_t>(RdbType::array))
+    return version >= 14;
   if (b >= static_cast<std::uint8_t>(RdbType::hash_tmpl_lp) &&
       b <= static_cast<std::uint8_t>(RdbType::hash_tmpl_array_ref))
     return version >= 15;
-  return b <= rdb_type_max && b != 6 && b != 8 && b != 28;
+  return b <= rdb_type_max && b != 6 && b != 8;
 }
 
 std::string_view unread_type_name(std::uint8_t b, bool valkey) noexcept {
@@ -35,8 +37,6 @@ std::string_view unread_type_name(std::uint8_t b, bool valkey) noexcept {
     return "";
   }
   switch (b) {
-    case 28:
-      return "RDB_TYPE_ARRAY (Redis 8.8, RDB 14)";
     case 33:
       return "RDB_TYPE_GCRA (Redis 8.8 builds with GCRA)";
     default:
@@ -85,6 +85,8 @@ ValueType value_type_of(RdbType t) noexcept {
     case RdbType::module_pre_ga:
     case RdbType::module_2:
       return ValueType::module;
+    case RdbType::array:
+      return ValueType::array;
   }
   return ValueType::string;
 }
@@ -130,6 +132,8 @@ std::string_view encoding_name(RdbType t) noexcept {
       return "stream_listpacks_4";
     case RdbType::stream_listpacks_5:
       return "stream_listpacks_5";
+    case RdbType::array:
+      return "array";
     case RdbType::hash_tmpl_lp:
     case RdbType::hash_tmpl_lp_ref:
       return "template-listpack";

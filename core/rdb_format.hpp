@@ -60,12 +60,12 @@ enum class RdbType : std::uint8_t {
   hash_listpack_ex = 25,         // RDB_TYPE_HASH_LISTPACK_EX
   stream_listpacks_4 = 26,       // RDB_TYPE_STREAM_LISTPACKS_4 (REDIS 13: with IDMP state)
   stream_listpacks_5 = 27,       // RDB_TYPE_STREAM_LISTPACKS_5 (REDIS 14: with NACK zones)
+  array = 28,                    // RDB_TYPE_ARRAY (REDIS 14: a sparse, index-addressed array)
   hash_tmpl_lp = 29,             // RDB_TYPE_HASH_TMPL_LP (REDIS 15: field names inline)
   hash_tmpl_lp_ref = 30,         // RDB_TYPE_HASH_TMPL_LP_REF (a registered template's values)
   hash_tmpl_array = 31,          // RDB_TYPE_HASH_TMPL_ARRAY (field names inline)
   hash_tmpl_array_ref = 32,      // RDB_TYPE_HASH_TMPL_ARRAY_REF (a registered template's values)
-  // Known but not read (their layouts could not be checked against a source): 28 array (REDIS
-  // 14), 33 GCRA.
+  // Known but not read (its layout could not be checked against a source): 33 GCRA.
   // VALKEY files give bytes 22 and 23 other meanings; the parser maps them to these:
   valkey_hash_2 = 100,  // VALKEY RDB_TYPE_HASH_2 (byte 22): fields with 8-byte expiries
 };
@@ -76,8 +76,8 @@ inline constexpr std::uint8_t valkey_type_hash_2 = 22;           // RDB_TYPE_HAS
 inline constexpr std::uint8_t valkey_type_path_hash = 23;        // RDB_TYPE_PATH_HASH (81)
 
 // The Redis data type a key has, whatever its encoding.
-enum class ValueType : std::uint8_t { string, list, set, zset, hash, stream, module };
-inline constexpr int value_type_count = 7;
+enum class ValueType : std::uint8_t { string, list, set, zset, hash, stream, module, array };
+inline constexpr int value_type_count = 8;
 
 // "string", "list", ... as TYPE answers.
 std::string_view type_name(ValueType t) noexcept;

@@ -687,6 +687,23 @@ RdbParser::Status RdbParser::step_key(Cursor& c, std::uint8_t type_byte) {
     case RdbType::hash_tmpl_lp_ref:
       state_ = State::blob_value;
       break;
+    // RDB_TYPE_ARRAY: the element count (not 0), an insert-index flag (0 or 1) and, with 1, the
+    // insert index, all lengths; then each element: its index (a length, not 2^64-1), a type tag
+    // (a length) and the value by tag: 0 and 3 a string, 1 an 8-byte little-endian signed
+    // integer, 2 an 8-byte little-endian double. redis/librdb src/lib/parser.c at 1afaa46f,
+    // elementArray, rdbLoadSignedInteger, rdbLoadBinaryDoubleValue; the tags as redis/redis
+    // src/sparsearray.h defines them (AR_RDB_TAG_SDS, _INT, _FLOAT, _SMALLSTR).
+    case RdbType::array: {
+      std::uint64_t flag, insert = 0;
+      if ((s = read_count(c, count, 3)) != Status::ok) return s;
+      if (count == 0) return fail_corrupt(c, "array with no elements");
+      if ((s = read_len(c, flag)) != Status::ok) return s;
+      if (flag > 1) return fail_corrupt(c, "array insert-index flag " + num(flag));
+      if (flag == 1 && (s = read_len(c, insert)) != Status::ok) return s;
+      array_insert_ = flag ? std::optional<std::uint64_t>(insert) : std::nullopt;
+      state_ = State::array_items;
+      break;
+    }
     case RdbType::hash_tmpl_lp:
     case RdbType::hash_tmpl_array: {
       std::uint64_t format;
@@ -738,6 +755,7 @@ RdbParser::Status RdbParser::step_key(Cursor& c, std::uint8_t type_byte) {
   left_ = count;
   hash_min_expire_ = min_expire;
   begin_key();
+  if (type == RdbType::array && !skip_) flow(visitor_.on_array_meta(count, array_insert_));
   const bool empty_aggregate = state_ != State::string_value && state_ != State::blob_value &&
                                state_ != State::module_ops &&
                                state_ != State::tmpl_self_fields_blob && count == 0;
@@ -864,6 +882,31 @@ RdbParser::Status RdbParser::step_element(Cursor& c) {
       if (!skip_)
         flow(visitor_.on_hash_field(
             a, b, expire == 0 ? no_field_expire : static_cast<std::int64_t>(expire)));
+      break;
+    }
+    case State::array_items: {
+      std::uint64_t index, tag;
+      bool special = false;
+      if ((s = read_len_special(c, index, special)) != Status::ok) return s;
+      if (special || index == ~0ULL) return fail_corrupt(c, "array index is not a valid index");
+      if ((s = read_len(c, tag)) != Status::ok) return s;
+      if (tag == 1 || tag == 2) {
+        if (!c.take(8, p)) return Status::more;
+        if (tag == 1) {
+          a = format_int(ints_[0], static_cast<std::int64_t>(load_le64(p)));
+        } else {
+          double d;
+          const std::uint64_t bits = load_le64(p);
+          std::memcpy(&d, &bits, 8);
+          const auto r = std::to_chars(ints_[0], ints_[0] + sizeof ints_[0], d);
+          a = std::string_view(ints_[0], static_cast<std::size_t>(r.ptr - ints_[0]));
+        }
+      } else if (tag == 0 || tag == 3) {
+        if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      } else {
+        return fail_corrupt(c, "array element type tag " + num(tag) + " unknown");
+      }
+      if (!skip_) flow(visitor_.on_array_element(index, a));
       break;
     }
     case State::tmpl_values: {

@@ -99,6 +99,7 @@ class RdbParser {
     tmpl_self_fields,       // a self-contained template hash's field names, one by one
     tmpl_self_fields_blob,  // ... or as one listpack
     tmpl_values,            // a template hash's values, one by one
+    array_items,            // REDIS 14 RDB_TYPE_ARRAY
     eof_crc,
     done,
     failed,
@@ -210,6 +211,7 @@ class RdbParser {
   std::string entry_text_;
   std::string function_code_;
   std::uint64_t nack_left_ = 0;
+  std::optional<std::uint64_t> array_insert_;
   std::uint64_t idmp_producers_left_ = 0;
   std::uint64_t idmp_entries_left_ = 0;
   std::string idmp_pid_;
@@ -233,7 +235,7 @@ class RdbParser {
   // Scratch: LZF output and integer text, one per string an item may hold at once.
   static constexpr int slots = 4;
   std::string lzf_[slots];
-  char ints_[slots][24] = {};
+  char ints_[slots][32] = {};
 };
 
 }  // namespace redis_repl::core

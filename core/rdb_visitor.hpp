@@ -203,6 +203,14 @@ class RdbVisitor {
   // owns (its delivery time and count came with on_stream_pending), after the consumers.
   virtual Flow on_stream_nack(StreamId) { return Flow::next; }
   virtual Flow on_stream_group_end() { return Flow::next; }
+  // An array (type 28, REDIS 14): its element count and insert index (none: never set), then
+  // each element, index and value (integers and floats as their text).
+  virtual Flow on_array_meta(std::uint64_t /*count*/, std::optional<std::uint64_t> /*insert*/) {
+    return Flow::next;
+  }
+  virtual Flow on_array_element(std::uint64_t /*index*/, std::string_view /*value*/) {
+    return Flow::next;
+  }
   // Module key values and MODULE_AUX records alike.
   virtual Flow on_module_op(const ModuleOp&) { return Flow::next; }
   virtual Flow on_blob(const BlobFacts&) { return Flow::next; }

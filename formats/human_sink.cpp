@@ -298,6 +298,19 @@ class HumanSink final : public Sink {
     append_id(b_, id);
     return nl();
   }
+  Flow on_array_meta(std::uint64_t, std::optional<std::uint64_t> insert) override {
+    if (!insert) return Flow::next;
+    b_.append("  insert index ");
+    append_uint(b_, *insert);
+    return nl();
+  }
+  Flow on_array_element(std::uint64_t index, std::string_view value) override {
+    b_.append("  [");
+    append_uint(b_, index);
+    b_.append("] ");
+    append_repr(b_, value);
+    return nl();
+  }
   Flow on_stream_nack(core::StreamId id) override {
     b_.append("    nacked ");
     append_id(b_, id);

@@ -205,6 +205,9 @@ class JsonSink final : public Sink {
         w_.key("ops");
         w_.begin_array();
         break;
+      case core::ValueType::array:
+        w_.begin_object();  // on_array_meta writes the insert index, then the elements
+        break;
       default:
         w_.begin_array();
     }
@@ -420,6 +423,25 @@ class JsonSink final : public Sink {
     w_.end();  // pending
     w_.end();  // consumer
     return Flow::next;
+  }
+  // An array: {"insert_idx": N or null, "elements": [[index, value], ...]}.
+  Flow on_array_meta(std::uint64_t, std::optional<std::uint64_t> insert) override {
+    w_.key("insert_idx");
+    if (insert) {
+      w_.unsigned_number(*insert);
+    } else {
+      w_.null();
+    }
+    w_.key("elements");
+    w_.begin_array();
+    return Flow::next;
+  }
+  Flow on_array_element(std::uint64_t index, std::string_view value) override {
+    w_.begin_array();
+    w_.unsigned_number(index);
+    w_.bytes(value);
+    w_.end();
+    return spill();
   }
   // A group's NACK zone (type 27): "nacked", the ids of its pending entries no consumer owns.
   Flow on_stream_nack(core::StreamId id) override {

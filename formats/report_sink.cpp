@@ -162,6 +162,8 @@ const char* size_unit(ValueType t) {
       return "entries";
     case ValueType::module:
       return "bytes";
+    case ValueType::array:
+      return "elements";
   }
   return "";
 }

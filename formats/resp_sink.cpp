@@ -4,8 +4,8 @@
 // in bounded memory), then given its expiry with PEXPIREAT; hash field TTLs with HPEXPIREAT;
 // streams with XADD, XSETID, XGROUP and XCLAIM (and XCFGSET, XIDMPRECORD for their IDMP state);
 // module values with RESTORE of a DUMP payload built from the raw module ops; function libraries
-// with FUNCTION LOAD REPLACE. Only the commands the target server has are written (the file's
-// writer unless told otherwise); what it cannot take is counted, one count per kind.
+// with FUNCTION LOAD REPLACE. Given a target server, only the commands it has are written, and
+// what it cannot take is counted, one count per kind.
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -78,28 +78,16 @@ class Command {
 bool has_field_ttls(const ServerVersion& t) { return t.at_least(7, 4, 9, 0); }
 bool has_stream_idmp(const ServerVersion& t) { return t.at_least(8, 6); }
 bool has_redis7(const ServerVersion& t) { return t.at_least(7, 0, 0, 0); }
+bool has_arrays(const ServerVersion& t) { return t.at_least(8, 8); }
 
 class RespSink final : public Sink {
  public:
   RespSink(OutBuffer& out, std::optional<ServerVersion> target)
-      : Sink(out), b_(out.buffer()), target_(target), given_(target.has_value()) {}
+      : Sink(out), b_(out.buffer()), target_(target) {}
 
   Flow on_header(const core::Header& h) override {
     summary_.header(h);
     version_ = h.version;
-    return Flow::next;
-  }
-  // The writer's version: the target when none was given.
-  Flow on_aux(std::string_view field, std::string_view value) override {
-    if (given_) return Flow::next;
-    const bool valkey = field == "valkey-ver";
-    if (!valkey && (field != "redis-ver" || writer_valkey_)) return Flow::next;
-    ServerVersion v;
-    if (parse_server_version(value, v)) {
-      v.valkey = valkey;
-      target_ = v;
-      writer_valkey_ = valkey;
-    }
     return Flow::next;
   }
   Flow on_select_db(std::uint64_t db) override {
@@ -319,6 +307,24 @@ class RespSink final : public Sink {
     cmd_.arg("JUSTID");
     return emit();
   }
+  // An array (RDB 14): ARMSET in batches, then ARSEEK to its insert index (ARSEEK i makes the
+  // next ARINSERT write at i, so insert index + 1; none: a new array has none). redis/redis
+  // src/t_array.c, armsetCommand and arseekCommand.
+  Flow on_array_meta(std::uint64_t, std::optional<std::uint64_t> insert) override {
+    array_ok_ = can(has_arrays);
+    array_insert_ = insert;
+    if (!array_ok_) drop("arrays: ARMSET needs Redis 8.8, and no Valkey has it");
+    return Flow::next;
+  }
+  Flow on_array_element(std::uint64_t index, std::string_view value) override {
+    if (!array_ok_) return Flow::next;
+    element("ARMSET");
+    scratch_.clear();
+    append_uint(scratch_, index);
+    batch_.arg(scratch_);
+    batch_.arg(value);
+    return maybe_flush_batch();
+  }
   // A group's NACK zone (RDB 14): pending entries no consumer owns. No command makes one.
   Flow on_stream_nack(core::StreamId) override {
     ++dropped_
@@ -390,8 +396,18 @@ class RespSink final : public Sink {
       emit();
     }
     flush_batch();
+    if (type_ == core::ValueType::array && array_ok_ && started_ && array_insert_) {
+      cmd_.start();
+      cmd_.arg("ARSEEK");
+      cmd_.arg(key_);
+      scratch_.clear();
+      append_uint(scratch_, *array_insert_ + 1);
+      cmd_.arg(scratch_);
+      emit();
+    }
     if (!started_) {
-      ++not_represented_;  // an empty collection: Redis cannot hold one
+      // An empty collection (Redis cannot hold one), unless it was left out (counted then).
+      if (type_ != core::ValueType::array || array_ok_) ++not_represented_;
       return Flow::next;
     }
     for (const auto& [field, ms] : ttls_) {
@@ -438,7 +454,9 @@ class RespSink final : public Sink {
   }
 
  private:
-  // Whether the target has it: without a target (no version known), everything is written.
+  // Whether the target has it. Without one, everything is written: a snapshot holds nothing its
+  // writer cannot take, and the stream counters Redis 7.0 derives when it loads an older file
+  // are written as it derives them.
   bool can(bool (*has)(const ServerVersion&)) const { return !target_ || has(*target_); }
   void drop(std::string_view what) {
     std::string kind(what.substr(0, what.find(':')));
@@ -530,10 +548,11 @@ class RespSink final : public Sink {
   std::string consumer_;
   std::vector<core::StreamPending> pel_;
   std::string payload_;
-  std::optional<ServerVersion> target_;
-  bool given_ = false;          // --target-version: the aux fields do not change it
-  bool writer_valkey_ = false;  // valkey-ver seen: it wins over redis-ver
+  std::optional<ServerVersion> target_;  // none: the snapshot's writer, which has it all
   bool idmp_ = true;
+  bool array_ok_ = true;
+  std::optional<std::uint64_t> array_insert_;
+  std::string scratch_;
 };
 
 }  // namespace

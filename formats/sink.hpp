@@ -122,8 +122,7 @@ struct ServerVersion {
   std::string name() const;  // "redis 7.2"
 };
 bool parse_server_version(std::string_view text, ServerVersion& out) noexcept;
-// Without a target, the writer of the RDB (its redis-ver or valkey-ver aux field) is the target;
-// without those, every command is written.
+// Without a target, every command is written (what the snapshot's writer can take).
 std::unique_ptr<Sink> make_resp_sink(OutBuffer& out,
                                      std::optional<ServerVersion> target = std::nullopt);
 std::unique_ptr<Sink> make_keys_sink(OutBuffer& out);

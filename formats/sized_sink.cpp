@@ -112,6 +112,13 @@ class SizedSink final : public Sink {
   Flow on_stream_consumer_end() override { return inner_->on_stream_consumer_end(); }
   Flow on_stream_group_end() override { return inner_->on_stream_group_end(); }
   Flow on_stream_nack(core::StreamId id) override { return inner_->on_stream_nack(id); }
+  Flow on_array_meta(std::uint64_t n, std::optional<std::uint64_t> insert) override {
+    return inner_->on_array_meta(n, insert);
+  }
+  Flow on_array_element(std::uint64_t i, std::string_view v) override {
+    sizer_.element(v);
+    return inner_->on_array_element(i, v);
+  }
   Flow on_module_op(const core::ModuleOp& op) override { return inner_->on_module_op(op); }
   Flow on_blob(const core::BlobFacts& b) override {
     sizer_.blob(b);

@@ -4,6 +4,7 @@
 // every split point and byte by byte, like the real files in rdb_parser_test.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -205,10 +206,8 @@ TEST_CASE("newest: the collision bytes under both magics, and the versions refus
        "unknown object type 27 for VALKEY version 81", 9},
       {RdbBuilder::valkey(81).byte(32).str("h").finish(), Errc::rdb_unsupported,
        "unknown object type 32 for VALKEY version 81", 9},
-      {RdbBuilder(14).byte(28).str("a").finish(), Errc::rdb_unsupported,
-       "object type 28 is RDB_TYPE_ARRAY (Redis 8.8, RDB 14), known but not read by this build "
-       "(its layout is not verified)",
-       9},
+      {RdbBuilder(13).byte(28).str("a").finish(), Errc::rdb_unsupported,
+       "unknown object type 28 for RDB version 13", 9},
       {RdbBuilder(14).byte(33).str("g").finish(), Errc::rdb_unsupported,
        "object type 33 is RDB_TYPE_GCRA (Redis 8.8 builds with GCRA), known but not read by this "
        "build (its layout is not verified)",
@@ -668,7 +667,7 @@ TEST_CASE("newest: RESP for a target server writes its commands and counts what 
   const std::string file = redis86_file();
   std::map<std::string, std::uint64_t> dropped;
 
-  // No target: the writer (redis-ver 8.6.0) has everything.
+  // No target: the writer (Redis 8.6) has everything.
   const std::string own = render_for(file, std::nullopt, &dropped);
   CHECK(dropped.empty());
   CHECK(has_cmd(own, "HPEXPIREAT"));
@@ -716,15 +715,6 @@ TEST_CASE("newest: RESP for a target server writes its commands and counts what 
   CHECK(dropped.size() == 5);
   CHECK(dropped["function libraries that redis 6.2 cannot take (FUNCTION LOAD needs Redis 7.0)"] ==
         1);
-
-  // valkey-ver wins over redis-ver (Valkey writes both): a Valkey 8.1 file gets no HPEXPIREAT.
-  RdbBuilder vk(11);
-  vk.byte(0xfa).str("redis-ver").str("7.2.4").byte(0xfa).str("valkey-ver").str("8.1.0");
-  vk.byte(24).str("h").le64(1000).len(1).len(2).str("a").str("1");
-  const std::string v81 = render_for(vk.finish(), std::nullopt, &dropped);
-  CHECK(!has_cmd(v81, "HPEXPIREAT"));
-  REQUIRE(dropped.size() == 1);
-  CHECK(dropped.begin()->first.starts_with("hash field TTLs that valkey 8.1 cannot take"));
 }
 
 TEST_CASE("newest: dump-rdb --target-version: warnings counted once per kind, bad values exit 2") {
@@ -785,6 +775,82 @@ TEST_CASE("newest: dump-rdb --target-version: warnings counted once per kind, ba
   const ProgramResult tail_bad = run_program(
       {REDIS_REPL_BINARY, "tail", "-p", "1", "--format", "human", "--target-version", "7.2"});
   CHECK(tail_bad.exit_code == 2);
+}
+
+}  // namespace redis_repl::test
+
+namespace redis_repl::test {
+
+// redis/librdb src/lib/parser.c at 1afaa46f, elementArray: an array (type 28) is its element
+// count (a length, 0 is corrupt), an insert-index flag (a length, 0 or 1) and with 1 the insert
+// index (a length); then per element its index (a plain length, 2^64-1 refused), a type tag (a
+// length) and the value: tag 0 (AR_RDB_TAG_SDS) and 3 (_SMALLSTR) a string, 1 (_INT)
+// rdbLoadSignedInteger (8 bytes little-endian), 2 (_FLOAT) rdbLoadBinaryDoubleValue (8 bytes
+// little-endian); any other tag is corrupt. The tags: redis/redis src/sparsearray.h. RESP:
+// ARSEEK i sets the insert index to i - 1 (redis/redis src/t_array.c, arseekCommand).
+TEST_CASE("newest: REDIS 14 arrays (type 28): index and value pairs and the insert index") {
+  const double half = 2.5;
+  std::uint64_t half_bits;
+  std::memcpy(&half_bits, &half, 8);
+  RdbBuilder b(14);
+  b.byte(0xfa).str("redis-ver").str("8.8.0");
+  b.byte(28).str("ar").len(4).len(1).len(10);
+  b.len(0).len(0).str("zero");
+  b.len(3).len(1).le64(static_cast<std::uint64_t>(-42));
+  b.len(7).len(2).le64(half_bits);
+  b.len(1000000).len(3).str("s");
+  b.byte(28).str("none").len(1).len(0).len(5).len(0).str("x");
+  const std::string file = b.finish();
+  const ParseResult r = parse_everywhere(file);
+  REQUIRE_MESSAGE(r.step == Step::done, r.error.message);
+  CHECK(has(r, "key 0 \"ar\" 28 "));
+  CHECK(has(r,
+            "  array 4 insert=10\n  [0] \"zero\"\n  [3] \"-42\"\n  [7] \"2.5\"\n"
+            "  [1000000] \"s\"\nend_key \"ar\"\n"));
+  CHECK(has(r, "  array 1 insert=-\n  [5] \"x\"\nend_key \"none\"\n"));
+
+  int keys = 0;
+  for (const nlohmann::json& l : json_lines(render_as(file, formats::Format::json))) {
+    if (l["kind"] != "key") continue;
+    ++keys;
+    CHECK(l["type"] == "array");
+    CHECK(l["encoding"] == "array");
+    if (l["key"] == "ar")
+      CHECK(l["value"] ==
+            nlohmann::json::parse(R"({"insert_idx":10,"elements":[[0,"zero"],[3,"-42"],[7,"2.5"],)"
+                                  R"([1000000,"s"]]})"));
+    else
+      CHECK(l["value"] == nlohmann::json::parse(R"({"insert_idx":null,"elements":[[5,"x"]]})"));
+  }
+  CHECK(keys == 2);
+
+  std::map<std::string, std::uint64_t> dropped;
+  const std::string resp = render_for(file, std::nullopt, &dropped);
+  CHECK(dropped.empty());
+  CHECK(resp.find("*10\r\n$6\r\nARMSET\r\n$2\r\nar\r\n$1\r\n0\r\n$4\r\nzero\r\n$1\r\n3\r\n$3\r\n-42"
+                  "\r\n$1\r\n7\r\n$3\r\n2.5\r\n$7\r\n1000000\r\n$1\r\ns\r\n") != std::string::npos);
+  CHECK(resp.find("*3\r\n$6\r\nARSEEK\r\n$2\r\nar\r\n$2\r\n11\r\n") != std::string::npos);
+  CHECK(resp.find("ARSEEK\r\n$4\r\nnone") == std::string::npos);
+  const std::string valkey = render_for(file, version("valkey:9.0"), &dropped);
+  CHECK(valkey.find("ARMSET") == std::string::npos);
+  CHECK(valkey.find("DEL") == std::string::npos);
+  REQUIRE(dropped.size() == 1);
+  CHECK(dropped.begin()->first ==
+        "arrays that valkey 9.0 cannot take (ARMSET needs Redis 8.8, and no Valkey has it)");
+  CHECK(dropped.begin()->second == 2);
+
+  check_refusals({
+      {RdbBuilder(14).byte(28).str("a").len(0).finish(), Errc::rdb_corrupt,
+       "array with no elements", 12},
+      {RdbBuilder(14).byte(28).str("a").len(1).len(2).finish(), Errc::rdb_corrupt,
+       "array insert-index flag 2", 13},
+      {RdbBuilder(14).byte(28).str("a").len(1).len(0).len(0).len(4).finish(), Errc::rdb_corrupt,
+       "array element type tag 4 unknown", 15},
+      {RdbBuilder(14).byte(28).str("a").len(1).len(0).len64(~0ULL).len(0).str("x").finish(),
+       Errc::rdb_corrupt, "array index is not a valid index", 14},
+      {RdbBuilder(14).byte(28).str("a").len(1).len(0).byte(0xc0).byte(1).len(0).str("x").finish(),
+       Errc::rdb_corrupt, "array index is not a valid index", 14},
+  });
 }
 
 }  // namespace redis_repl::test

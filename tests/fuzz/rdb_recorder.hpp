@@ -142,6 +142,13 @@ class RdbRecorder : public core::RdbVisitor {
   Flow on_stream_consumer_end() override { return element("consumer-end"); }
   Flow on_stream_group_end() override { return element("group-end"); }
   Flow on_stream_nack(core::StreamId i) override { return element("nack " + id(i)); }
+  Flow on_array_meta(std::uint64_t n, std::optional<std::uint64_t> insert) override {
+    return element("array " + std::to_string(n) + " " +
+                   (insert ? std::to_string(*insert) : std::string("-")));
+  }
+  Flow on_array_element(std::uint64_t i, std::string_view v) override {
+    return element("array-element " + std::to_string(i) + " " + text(v));
+  }
   Flow on_module_op(const core::ModuleOp& op) override {
     FUZZ_CHECK((in_key_ || in_aux_) && !in_string_);
     char d[40];

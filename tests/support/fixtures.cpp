@@ -255,6 +255,15 @@ Flow RecordingVisitor::on_stream_consumer_end() {
   log += "    consumer_end\n";
   return Flow::next;
 }
+Flow RecordingVisitor::on_array_meta(std::uint64_t n, std::optional<std::uint64_t> insert) {
+  log +=
+      "  array " + std::to_string(n) + " insert=" + (insert ? std::to_string(*insert) : "-") + "\n";
+  return Flow::next;
+}
+Flow RecordingVisitor::on_array_element(std::uint64_t index, std::string_view value) {
+  log += "  [" + std::to_string(index) + "] " + q(value) + "\n";
+  return Flow::next;
+}
 Flow RecordingVisitor::on_stream_nack(core::StreamId i) {
   log += "    nack " + id(i) + "\n";
   return Flow::next;

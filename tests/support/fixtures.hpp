@@ -67,6 +67,8 @@ class RecordingVisitor : public core::RdbVisitor {
   core::Flow on_stream_consumer_end() override;
   core::Flow on_stream_group_end() override;
   core::Flow on_stream_nack(core::StreamId id) override;
+  core::Flow on_array_meta(std::uint64_t n, std::optional<std::uint64_t> insert) override;
+  core::Flow on_array_element(std::uint64_t index, std::string_view value) override;
   core::Flow on_module_op(const core::ModuleOp& op) override;
   core::Flow on_key_end(const core::KeyInfo& k) override;
   core::Flow on_end(const core::EndInfo& e) override;
