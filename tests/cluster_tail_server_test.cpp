@@ -272,3 +272,52 @@ SERVER_TEST_CASE(
     for (const auto& [key, times] : seen) CHECK_MESSAGE(times == 1, key);
   }
 }
+
+SERVER_TEST_CASE("cluster tail --snapshot: every shard's snapshot and boundary, then the feeds") {
+  // (No diskless sync delay: the three snapshots are taken one after the other.)
+  ClusterSet set(3, 1, {"--repl-diskless-sync-delay", "0"});
+  for (int n = 0; n < 300; ++n) set.write("k:" + std::to_string(n), "v");
+  BackgroundProcess tail(tail_argv(set, {"--snapshot"}));
+  std::size_t from = 0;
+  for (int i = 0; i < 3; ++i) {
+    std::size_t at = 0;
+    tail.wait_for_line([](std::string_view l) { return l.find("{\"kind\":\"snapshot_end\"") == 0; },
+                       30s, "a snapshot_end line per shard", from, &at);
+    from = at + 1;
+  }
+  for (int n = 0; n < 100; ++n) set.write("f:" + std::to_string(n), "v");
+  REQUIRE(wait_until([&] { return count_sets(tail, "f:") >= 100; }, 30s, 50ms));
+  tail.signal(SIGTERM);
+  CHECK(tail.wait(20s) == 143);
+  INFO(tail.describe());
+
+  const std::vector<json> lines = parse_json_lines(tail.lines());
+  std::map<std::string, int> keys;
+  std::set<std::string> ended;  // shards whose snapshot_end came
+  bool feed_started = false;
+  for (const json& j : lines) {
+    const std::string shard = j.value("shard", "");
+    CHECK(!shard.empty());
+    if (j["kind"] == "key") {
+      CHECK_FALSE(feed_started);
+      CHECK(ended.count(shard) == 0);
+      const std::string key = j["key"];
+      ++keys[key];
+      const int port = set.master_for_slot(core::key_slot(key)).port();
+      CHECK(j["node"].get<std::string>().ends_with(" 127.0.0.1:" + std::to_string(port)));
+    } else if (j["kind"] == "snapshot_end") {
+      CHECK_FALSE(feed_started);
+      ended.insert(shard);
+    } else if (j["kind"] == "command") {
+      feed_started = true;
+      CHECK(ended.size() == 3);  // every snapshot before any feed
+    }
+  }
+  CHECK(ended.size() == 3);
+  CHECK(keys.size() == 300);
+  for (const auto& [key, times] : keys) CHECK_MESSAGE(times == 1, key);
+  const auto seen = sets_seen(lines, "f:");
+  CHECK(seen.size() == 100);
+  for (const auto& [key, times] : seen) CHECK_MESSAGE(times == 1, key);
+  CHECK(sets_seen(lines, "k:").empty());  // in the snapshot, not again in the feed
+}
