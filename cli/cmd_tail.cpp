@@ -397,6 +397,7 @@ int run_tail_cluster(TailOptions& o) {
   core::FilterVisitor filtered(filter, *sink);
 
   std::uint64_t printed = 0;
+  core::RecentlyMoved moved;  // keys taken in by RESTORE-ASKING, for the source shard's DEL
   std::map<std::string, std::unique_ptr<ShardRun>> runs;
   core::net::EventLoop loop;
 
@@ -412,7 +413,9 @@ int run_tail_cluster(TailOptions& o) {
           state[id] = p;
           write_cluster_state(o.state_file, state, sync);
         },
-        [&r](const core::Event& e) { return core::is_migration(e.args, r.moves); });
+        [&r, &moved](const core::Event& e) {
+          return core::is_migration(e.args, r.moves, &moved, Clock::now());
+        });
     if (const auto it = state.find(id); it != state.end()) r.resume = it->second;
     if (!r.resume.valid() && !o.snapshot) {
       core::net::JoinPoint join;

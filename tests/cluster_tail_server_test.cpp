@@ -5,7 +5,10 @@
 // * CLUSTER FAILOVER inside one shard while writes flow: nothing lost or doubled, a failover line
 //   naming that shard;
 // * stopped (SIGTERM) and started again with --state: every shard resumes with a partial resync
-//   (the masters' sync_full unchanged), nothing lost or doubled.
+//   (the masters' sync_full unchanged), nothing lost or doubled;
+// * --snapshot: every shard's keys and boundary record before any feed;
+// * `<cli> --cluster reshard` while writes flow: every write once, as a write; the moved keys only
+//   as migration records (RESTORE-ASKING on the importing shard, the source's DELs).
 #include <doctest/doctest.h>
 #include <signal.h>
 
@@ -320,4 +323,79 @@ SERVER_TEST_CASE("cluster tail --snapshot: every shard's snapshot and boundary, 
   CHECK(seen.size() == 100);
   for (const auto& [key, times] : seen) CHECK_MESSAGE(times == 1, key);
   CHECK(sets_seen(lines, "k:").empty());  // in the snapshot, not again in the feed
+}
+
+SERVER_TEST_CASE("cluster tail: a reshard while writes flow, moved keys as migration records") {
+  ClusterSet set(3, 1);
+  // Keys to move: 3000 of them, spread over every shard.
+  std::map<int, std::vector<std::vector<std::string>>> by_port;
+  for (int n = 0; n < 3000; ++n) {
+    const std::string k = "m:" + std::to_string(n);
+    by_port[set.master_for_slot(core::key_slot(k)).port()].push_back({"SET", k, "v"});
+  }
+  for (auto& [port, cmds] : by_port) {
+    RespClient c(port);
+    for (const auto& r : c.pipeline(cmds)) REQUIRE_FALSE(r.is_error());
+  }
+  const std::size_t from = set.masters().at(0), to = set.masters().at(1);
+  BackgroundProcess tail(tail_argv(set, {"--noise"}));
+  wait_synced(tail, 3);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::atomic<bool> failed{false};
+  std::thread writer([&] {
+    while (!stop || written < 100) {
+      if (!write_retrying(set, "w:" + std::to_string(written.load()))) {
+        failed = true;
+        return;
+      }
+      ++written;
+    }
+  });
+  try {
+    set.reshard(set.node_id(from), set.node_id(to), 200);
+  } catch (...) {
+    stop = true;
+    writer.join();
+    throw;
+  }
+  stop = true;
+  writer.join();
+  REQUIRE_FALSE(failed);
+  const int total = written;
+  REQUIRE(wait_until([&] { return count_sets(tail, "w:") >= static_cast<std::size_t>(total); }, 30s,
+                     50ms));
+  std::this_thread::sleep_for(500ms);  // the last DELs of the source
+  tail.signal(SIGTERM);
+  CHECK(tail.wait(20s) == 143);
+  INFO(tail.describe());
+
+  const std::vector<json> lines = parse_json_lines(tail.lines());
+  std::map<std::string, int> writes, restored, deleted;
+  for (const json& j : lines) {
+    if (j["kind"] != "command") continue;
+    const bool migration = j.value("migration", false);
+    const std::string name = j["command"];
+    if (name == "set") {
+      CHECK_FALSE(migration);
+      ++writes[j["args"][0].get<std::string>()];
+    } else if (name == "restore-asking" || name == "restore") {
+      CHECK(migration);
+      ++restored[j["args"][0].get<std::string>()];
+    } else if (name == "del" || name == "unlink") {
+      CHECK_MESSAGE(migration, j.dump());  // nobody deletes in this test: MIGRATE's own DELs
+      for (std::size_t i = 0; i < j["args"].size(); ++i) ++deleted[j["args"][i].get<std::string>()];
+    }
+  }
+  std::size_t w = 0;
+  for (const auto& [key, times] : writes)
+    if (key.starts_with("w:")) {
+      ++w;
+      CHECK_MESSAGE(times == 1, key);
+    }
+  CHECK(w == static_cast<std::size_t>(total));
+  CHECK(restored.size() > 0);
+  for (const auto& [key, times] : deleted) CHECK_MESSAGE(restored.count(key) == 1, key);
+  CHECK(deleted.size() == restored.size());
 }
