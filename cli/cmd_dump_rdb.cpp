@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,8 +16,10 @@
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
 #include "cli/report_options.hpp"
+#include "core/cluster.hpp"
 #include "core/codec/vkcs.hpp"
 #include "core/link_policy.hpp"
+#include "core/net/cluster.hpp"
 #include "core/net/session.hpp"
 #include "core/rdb_filter.hpp"
 #include "core/rdb_parser.hpp"
@@ -38,6 +42,7 @@ struct DumpRdbOptions {
   std::vector<std::string> types;
   std::uint64_t largest = 0;
   ReportFlags report;
+  std::int64_t parallel = 2;  // --cluster: snapshots fetched at once
 };
 
 // What every mode shares: the key filter, the output format, the sink that writes it.
@@ -276,6 +281,164 @@ int run_from_master(DumpRdbOptions& o, CLI::App& cmd) {
   return output->finish(o);
 }
 
+// --cluster -o DIR: one shard's snapshot, written to DIR/<node id>.rdb and verified on the way.
+class ShardDump final : public core::net::SessionHandler, public core::RdbVisitor {
+ public:
+  // RdbVisitor: the keys counted, the checksum kept; values skipped.
+  core::Flow on_key_begin(const core::KeyInfo&) override {
+    ++keys;
+    return core::Flow::skip;
+  }
+  core::Flow on_end(const core::EndInfo& e) override {
+    crc = e.computed_crc;
+    return core::Flow::next;
+  }
+  // SessionHandler
+  bool on_event(const core::Event& e) override {
+    if (e.kind == core::Event::Kind::full_resync) {
+      replid = std::string(e.replid);
+      offset = e.offset;
+    }
+    if (e.kind == core::Event::Kind::done) done = true;
+    if (e.kind == core::Event::Kind::failed) failure = e;
+    return !file->failed();
+  }
+  std::int64_t on_batch_end() override { return -1; }
+  bool wants_stop() override { return caught_signal() || file->failed(); }
+
+  const core::Shard* shard = nullptr;
+  std::string name;  // "<node id>.rdb"
+  std::unique_ptr<OutputFile> file;
+  std::unique_ptr<core::Replica> replica;
+  std::uint64_t keys = 0;
+  std::uint64_t crc = 0;
+  std::string replid;
+  std::int64_t offset = -1;
+  bool done = false;
+  std::optional<core::Event> failure;
+  // The outcome: empty error when written.
+  std::string error;
+  ExitCode code = ExitCode::ok;
+};
+
+std::string hex64(std::uint64_t v) {
+  static const char* digits = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = digits[v & 0xf];
+  return s;
+}
+
+// dump-rdb --cluster -o DIR: every master shard's snapshot (DIR/<node id>.rdb), then
+// DIR/manifest.json. A shard that fails leaves no file; the others are still written, and the
+// exit status is the first failed shard's.
+int run_cluster_dump(DumpRdbOptions& o) {
+  namespace fs = std::filesystem;
+  const fs::path dir = o.output;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw Fatal(ExitCode::io, "-o '" + o.output +
+                                  "': not a directory (--cluster writes one "
+                                  "file per shard into a directory)");
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir))
+    throw Fatal(ExitCode::io, "-o '" + o.output + "': cannot create the directory" +
+                                  (ec ? ": " + ec.message() : std::string()));
+  const core::net::Server node = server_of(o.conn);
+  const core::net::ClusterDiscovery found =
+      core::net::discover_cluster(cluster_seeds_of(o.conn), node, std::chrono::milliseconds(5000));
+  if (!found.found) throw Fatal(exit_code_for(found.failure), found.error);
+  const core::Topology& topology = found.topology;
+  std::vector<std::unique_ptr<ShardDump>> dumps;
+  for (const core::Shard& s : topology.shards) {
+    auto d = std::make_unique<ShardDump>();
+    d->shard = &s;
+    d->name = s.master.id + ".rdb";
+    dumps.push_back(std::move(d));
+  }
+  core::net::run_links(
+      dumps.size(), static_cast<std::size_t>(o.parallel),
+      [&](std::size_t i) {
+        ShardDump& d = *dumps[i];
+        const core::net::Server server = core::net::server_for(node, d.shard->master);
+        d.file = std::make_unique<OutputFile>((dir / d.name).string(), "output file", false);
+        d.replica = std::make_unique<core::Replica>(
+            core::net::replica_config(server, core::ReplicaConfig::Snapshot::only), d,
+            core::Clock::now());
+        d.replica->set_payload_tap([&d](std::string_view bytes) { d.file->write(bytes); });
+        return core::net::LinkParts{server, d.replica.get(), &d};
+      },
+      [&](std::size_t i, const core::net::SessionResult& r) {
+        ShardDump& d = *dumps[i];
+        const std::string where = d.shard->master.address.name() + " (" + d.shard->master.id + ")";
+        if (d.file->failed()) {
+          d.code = ExitCode::io;
+          d.error = d.file->error();
+        } else if (r.end == core::SessionEnd::connect_failed ||
+                   r.end == core::SessionEnd::tls_failed) {
+          d.code = r.end == core::SessionEnd::tls_failed ? ExitCode::tls : ExitCode::connect;
+          d.error = r.error;
+        } else if (!d.done) {
+          d.code =
+              d.failure
+                  ? exit_code_for(core::failure_of(d.failure->fail_kind, d.failure->error.code))
+                  : ExitCode::connect;
+          d.error = where + ": " +
+                    (d.failure ? d.failure->error.message : "the transfer did not complete");
+        } else {
+          try {
+            d.file->commit();
+          } catch (const Fatal& f) {
+            d.code = f.code();
+            d.error = f.what();
+          }
+        }
+        if (!d.error.empty()) {
+          print_error("shard " + d.shard->id + ": " + d.error);
+        } else if (!o.quiet) {
+          print_info("shard " + d.shard->id + ": wrote " + std::to_string(d.file->written()) +
+                     " bytes, " + std::to_string(d.keys) + " keys to '" + (dir / d.name).string() +
+                     "' (checksum verified)");
+        }
+        if (!d.error.empty() || caught_signal()) d.file.reset();  // no partial file
+        d.replica.reset();
+      });
+  if (const int sig = caught_signal()) return 128 + sig;
+
+  nlohmann::ordered_json manifest;
+  manifest["seed"] = found.seed;
+  manifest["shards"] = nlohmann::ordered_json::array();
+  ExitCode code = ExitCode::ok;
+  for (const auto& d : dumps) {
+    nlohmann::ordered_json e;
+    e["shard"] = d->shard->id;
+    e["shard_id_from_server"] = d->shard->id_from_server;
+    e["node"] = d->shard->master.id;
+    e["address"] = d->shard->master.address.name();
+    nlohmann::ordered_json ranges = nlohmann::ordered_json::array();
+    for (const core::SlotRange& r : d->shard->slots) ranges.push_back({r.first, r.last});
+    e["slots"] = ranges;
+    e["ok"] = d->error.empty();
+    if (d->error.empty()) {
+      e["file"] = d->name;
+      e["bytes"] = d->file->written();
+      e["keys"] = d->keys;
+      e["checksum"] = hex64(d->crc);
+      e["replid"] = d->replid;
+      e["offset"] = d->offset;
+    } else {
+      e["error"] = d->error;
+      e["exit_code"] = static_cast<int>(d->code);
+      if (code == ExitCode::ok) code = d->code;
+    }
+    manifest["shards"].push_back(std::move(e));
+  }
+  // The server's text (ids, addresses, messages) is escaped by the JSON writer; invalid UTF-8 is
+  // replaced rather than thrown on.
+  write_whole_file((dir / "manifest.json").string(), "manifest",
+                   manifest.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  return static_cast<int>(code);
+}
+
 int run_dump_rdb(DumpRdbOptions& o, CLI::App& cmd) {
   resolve_report_options(cmd, o.format == "report", o.report);
   if (!o.file.empty() && !o.output.empty())
@@ -287,6 +450,16 @@ int run_dump_rdb(DumpRdbOptions& o, CLI::App& cmd) {
   if (!o.file.empty() && (o.conn.cluster || !o.conn.cluster_nodes.empty()))
     throw Fatal(ExitCode::usage, "--cluster reads from a cluster's masters, not from --file");
   if (!o.file.empty()) return run_from_file(o);
+  if (cmd.count("--parallel") && !o.conn.cluster && o.conn.cluster_nodes.empty())
+    throw Fatal(ExitCode::usage, "--parallel goes with --cluster");
+  if (o.conn.cluster || !o.conn.cluster_nodes.empty()) {
+    resolve_connection_options(cmd, o.conn);
+    if (o.output.empty() || o.output == "-")
+      throw Fatal(ExitCode::usage,
+                  "--cluster writes one RDB per shard: give -o DIR (a stream over all shards "
+                  "with --format is not supported yet)");
+    return run_cluster_dump(o);
+  }
   return run_from_master(o, cmd);
 }
 }  // namespace
@@ -331,8 +504,12 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
       ->option_text("TYPE")
       ->allow_extra_args(false);
   cmd->add_flag("-q,--quiet", o->quiet, "No progress line or summary on standard error");
+  cmd->add_option("--parallel", o->parallel,
+                  "With --cluster: fetch up to N shards' snapshots at once (default 2)")
+      ->option_text("N")
+      ->check(integer_in(1, 64, "a number of snapshots"));
   set_group(*cmd, "Input and output",
-            {"--file", "--output", "--format", "--largest", "--check", "--quiet"});
+            {"--file", "--output", "--format", "--largest", "--check", "--quiet", "--parallel"});
   set_group(*cmd, "Filters", {"--db", "--match", "--type"});
   cmd->callback([o, cmd, &runner] {
     o->format_given = cmd->count("--format") > 0;

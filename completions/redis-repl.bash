@@ -120,13 +120,14 @@ _redis_repl() {
                     COMPREPLY=($(compgen -W 'string list set zset hash stream module' -- "$cur"))
                     return 0
                     ;;
-                --db | --match | --largest | --top | --prefix-separators | --prefix-depth)
+                --db | --match | --largest | --top | --prefix-separators | --prefix-depth | \
+                    --parallel)
                     return 0 # a number, a glob or characters: nothing to offer
                     ;;
             esac
             COMPREPLY=($(compgen -W "$connection -n --dbnum --file -o --output --format --check --db
                 --match --type --largest --top --prefix-separators --prefix-depth --report-format
-                -q --quiet --help" -- "$cur"))
+                -q --quiet --parallel --help" -- "$cur"))
             ;;
         lag-check)
             case $prev in

@@ -119,6 +119,8 @@ complete -c redis-repl -n $dump_rdb -l match -x -d 'Only keys matching this glob
 complete -c redis-repl -n $dump_rdb -l type -x -a 'string list set zset hash stream module' \
     -d 'Only keys of this type (repeatable)'
 complete -c redis-repl -n $dump_rdb -s q -l quiet -d 'No progress line on standard error'
+complete -c redis-repl -n $dump_rdb -l parallel -x \
+    -d 'With --cluster: fetch up to N snapshots at once (default 2)'
 
 # lag-check
 set -l lag_check '__fish_seen_subcommand_from lag-check'

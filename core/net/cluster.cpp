@@ -1,6 +1,7 @@
 #include "core/net/cluster.hpp"
 
 #include <algorithm>
+#include <memory>
 
 #include "core/net/client.hpp"
 
@@ -105,6 +106,50 @@ ClusterDiscovery discover_cluster(const std::vector<HostPort>& seeds, const Serv
   d.error = seeds.empty() ? "no cluster seed node given"
                           : "no seed node gave the cluster's topology: " + tried;
   return d;
+}
+
+void run_links(std::size_t n, std::size_t parallel,
+               const std::function<LinkParts(std::size_t)>& make,
+               const std::function<void(std::size_t, const SessionResult&)>& done) {
+  asio::io_context io(1);
+  std::vector<std::unique_ptr<Link>> links(n);
+  std::size_t next = 0, running = 0;
+  parallel = std::max<std::size_t>(parallel, 1);
+  auto start_more = [&] {
+    while (running < parallel && next < n) {
+      const LinkParts p = make(next);
+      links[next] = std::make_unique<Link>(io, p.server, *p.replica, *p.handler);
+      links[next]->start();
+      ++running;
+      ++next;
+    }
+  };
+  auto reap = [&] {
+    bool any = false;
+    for (std::size_t i = 0; i < next; ++i)
+      if (links[i] && links[i]->finished()) {
+        const SessionResult r = links[i]->result();
+        links[i].reset();
+        --running;
+        any = true;
+        done(i, r);
+      }
+    return any;
+  };
+  start_more();
+  while (running > 0) {
+    if (io.run_one() == 0) {
+      io.restart();
+      // Nothing left to run: every link must have ended; one that has not is stopped.
+      if (!reap())
+        for (auto& l : links)
+          if (l) l->stop();
+    }
+    reap();
+    start_more();
+  }
+  io.restart();
+  io.run();  // what the links still had pending ends here
 }
 
 }  // namespace redis_repl::core::net

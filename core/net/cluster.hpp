@@ -3,12 +3,14 @@
 // options and timeout every node is reached with. What the replies say is core/cluster.hpp's.
 #pragma once
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/cluster.hpp"
 #include "core/link_policy.hpp"
 #include "core/net/endpoint.hpp"
+#include "core/net/session.hpp"
 
 namespace redis_repl::core::net {
 
@@ -31,5 +33,19 @@ ClusterDiscovery discover_cluster(const std::vector<HostPort>& seeds, const Serv
 
 // The Server to connect to a node: `node`'s credentials/TLS/timeout at that node's address.
 Server server_for(const Server& node, const ClusterNode& target);
+
+// What one link of run_links() needs; replica and handler must outlive the link.
+struct LinkParts {
+  Server server;
+  Replica* replica = nullptr;
+  SessionHandler* handler = nullptr;
+};
+
+// Runs n replica links (Link) on one io_context in this thread, at most `parallel` at a time,
+// started in index order: make(i) gives link i's parts just before it starts, done(i, result) is
+// called as soon as it has ended (before the next one starts in its place).
+void run_links(std::size_t n, std::size_t parallel,
+               const std::function<LinkParts(std::size_t)>& make,
+               const std::function<void(std::size_t, const SessionResult&)>& done);
 
 }  // namespace redis_repl::core::net
