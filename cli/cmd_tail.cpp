@@ -123,6 +123,12 @@ class TailHandler final : public core::net::SessionHandler {
         // A report is of the snapshot: it is written, and there is no feed to follow.
         return emit(e) && !o_.snapshot_only && !stop_at_boundary_;
       case core::Event::Kind::command: {
+        // --cluster: another shard's link printed the last line --count allows. This command is
+        // not printed, so this batch's resume point (past it) is not recorded.
+        if (count_reached()) {
+          count_cut_ = true;
+          return false;
+        }
         written_to_ = e.end_offset;
         if (!e.noise) data_end_ = e.end_offset;
         const bool migration = is_migration_ && !e.noise && is_migration_(e);
@@ -158,7 +164,7 @@ class TailHandler final : public core::net::SessionHandler {
     }
     if (!out_.ok()) return -1;
     // The batch ends at produced(): it counts as written once the reader has taken that far.
-    if (replica_->boundary() >= 0) {
+    if (replica_->boundary() >= 0 && !count_cut_) {
       const Mark& last = marks_.empty() ? delivered_ : marks_.back();
       if (last.offset != written_to_ || last.resume.offset != replica_->boundary() ||
           last.resume.replid != replica_->replid())
@@ -278,6 +284,7 @@ class TailHandler final : public core::net::SessionHandler {
   core::Replica* replica_ = nullptr;
   bool resuming_ = false;
   bool stop_at_boundary_ = false;
+  bool count_cut_ = false;
   bool resume_refused_ = false;
   bool streamed_ = false;
   std::int64_t written_to_ = -1;

@@ -162,6 +162,13 @@ SERVER_TEST_CASE("cluster tail: writes to every slot appear once each, labelled 
   }
   CHECK(shard_of_node.size() == 3);
   for (const auto& [key, times] : seen) CHECK_MESSAGE(times == 1, key);
+
+  // --count counts the lines of every shard: exactly that many, then exit 0.
+  BackgroundProcess counted(tail_argv(set, {"--count", "10"}));
+  wait_synced(counted, 3);
+  for (int n = 0; n < 30; ++n) set.write("c:" + std::to_string(n), "v");
+  CHECK(counted.wait(20s) == 0);
+  CHECK(count_sets(counted, "c:") == 10);
 }
 
 SERVER_TEST_CASE("cluster tail: CLUSTER FAILOVER in a shard while writes flow") {
