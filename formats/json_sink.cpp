@@ -537,6 +537,12 @@ class JsonSink final : public Sink {
     w_.begin_object();
     w_.key("kind");
     w_.ascii(kind);
+    if (!shard_label_.empty()) {
+      w_.key("shard");
+      w_.ascii(shard_label_);
+      w_.key("node");
+      w_.ascii(node_label_);
+    }
   }
   Flow end_line() {
     w_.close_to(0);

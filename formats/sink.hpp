@@ -47,6 +47,13 @@ class Sink : public core::RdbVisitor {
   virtual std::uint64_t metadata_dropped() const noexcept { return metadata_dropped_; }
   // A key's size facts, given by a sized sink (make_sized_sink) just before on_key_end.
   virtual void on_key_size(const core::KeySize&) {}
+  // One stream over several shards of a cluster: every line says which shard and which node
+  // (the master's node id) it comes from; JSON: "shard" and "node" right after "kind". Both are
+  // ASCII (hex ids). Formats without a place for them ignore this: callers allow only json.
+  virtual void set_shard_label(std::string shard, std::string node) {
+    shard_label_ = std::move(shard);
+    node_label_ = std::move(node);
+  }
 
  protected:
   core::Flow line_done() {
@@ -63,6 +70,7 @@ class Sink : public core::RdbVisitor {
   Summary summary_;
   std::uint64_t not_represented_ = 0;
   std::uint64_t metadata_dropped_ = 0;
+  std::string shard_label_, node_label_;  // empty: no label
 };
 
 // A sink that takes no values (keys, --check, memory, report): it counts what the summary
