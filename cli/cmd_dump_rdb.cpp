@@ -451,6 +451,60 @@ int run_cluster_dump(DumpRdbOptions& o) {
   return static_cast<int>(code);
 }
 
+// dump-rdb --cluster --format json: every master shard's snapshot in turn (one at a time, so
+// that lines never interleave), each line labelled with its shard and node. A shard that fails
+// ends its lines as incomplete and does not stop the others; the exit status is the first
+// failed shard's.
+int run_cluster_stream(DumpRdbOptions& o) {
+  if (o.format != "json" || o.check)
+    throw Fatal(ExitCode::usage,
+                "--cluster without -o writes one stream labelled by shard: --format json only "
+                "(--format " +
+                    o.format + (o.check ? " --check" : "") +
+                    " has no place for the label); or give -o DIR for one RDB per shard");
+  const core::net::Server node = server_of(o.conn);
+  const core::net::ClusterDiscovery found =
+      core::net::discover_cluster(cluster_seeds_of(o.conn), node, std::chrono::milliseconds(5000));
+  if (!found.found) throw Fatal(exit_code_for(found.failure), found.error);
+  ExitCode code = ExitCode::ok;
+  for (const core::Shard& s : found.topology.shards) {
+    Output output(o);
+    output.sink->set_shard_label(s.id, s.master.id);
+    const core::net::Server server = core::net::server_for(node, s.master);
+    core::Replica replica(core::net::replica_config(server, core::ReplicaConfig::Snapshot::only),
+                          output.visitor(), core::Clock::now());
+    Progress progress(false, 0);
+    DumpHandler handler(&output.out, nullptr, progress);
+    const core::net::SessionResult result = core::net::run_session(server, replica, handler);
+    if (const int sig = caught_signal()) {
+      output.sink->abort();
+      return 128 + sig;
+    }
+    if (output.out.closed()) return static_cast<int>(ExitCode::ok);
+    output.check_written();
+    std::string error;
+    ExitCode failed = ExitCode::ok;
+    if (result.end == core::SessionEnd::connect_failed ||
+        result.end == core::SessionEnd::tls_failed) {
+      failed = result.end == core::SessionEnd::tls_failed ? ExitCode::tls : ExitCode::connect;
+      error = result.error;
+    } else if (!handler.done()) {
+      output.sink->abort();
+      const auto& f = handler.failure();
+      failed = f ? exit_code_for(core::failure_of(f->fail_kind, f->error.code)) : ExitCode::connect;
+      error = server.endpoint.name() + ": " +
+              (f ? f->error.message : std::string("the transfer did not complete"));
+    } else {
+      output.finish(o);
+      continue;
+    }
+    output.out.flush();
+    print_error("shard " + s.id + ": " + error);
+    if (code == ExitCode::ok) code = failed;
+  }
+  return static_cast<int>(code);
+}
+
 int run_dump_rdb(DumpRdbOptions& o, CLI::App& cmd) {
   resolve_report_options(cmd, o.format == "report", o.report);
   o.target = resolve_target_version(cmd, o.target_version, o.format == "resp" && !o.check);
@@ -467,10 +521,15 @@ int run_dump_rdb(DumpRdbOptions& o, CLI::App& cmd) {
     throw Fatal(ExitCode::usage, "--parallel goes with --cluster");
   if (o.conn.cluster || !o.conn.cluster_nodes.empty()) {
     resolve_connection_options(cmd, o.conn);
-    if (o.output.empty() || o.output == "-")
+    if (o.output == "-")
       throw Fatal(ExitCode::usage,
-                  "--cluster writes one RDB per shard: give -o DIR (a stream over all shards "
-                  "with --format is not supported yet)");
+                  "--cluster -o wants a directory (one RDB per shard), not standard output");
+    if (o.output.empty()) {
+      if (cmd.count("--parallel"))
+        throw Fatal(ExitCode::usage,
+                    "--parallel goes with -o DIR; the stream takes one shard after another");
+      return run_cluster_stream(o);
+    }
     return run_cluster_dump(o);
   }
   return run_from_master(o, cmd);

@@ -136,6 +136,10 @@ class TailHandler final : public core::net::SessionHandler {
     is_migration_ = std::move(is_migration);
   }
 
+  // tail --cluster --snapshot: this session ends at the snapshot's boundary (the feed follows
+  // later, with PSYNC from there).
+  void stop_at_boundary(bool stop) { stop_at_boundary_ = stop; }
+
   void attach(core::Replica& r, bool resuming) {
     replica_ = &r;
     resuming_ = resuming;
@@ -159,8 +163,14 @@ class TailHandler final : public core::net::SessionHandler {
         synced_ = true;
         streamed_ = true;  // from here on, a lost link is mended by reconnecting
         // A report is of the snapshot: it is written, and there is no feed to follow.
-        return emit(e) && !o_.snapshot_only;
+        return emit(e) && !o_.snapshot_only && !stop_at_boundary_;
       case core::Event::Kind::command: {
+        // --cluster: another shard's link printed the last line --count allows. This command is
+        // not printed, so this batch's resume point (past it) is not recorded.
+        if (count_reached()) {
+          count_cut_ = true;
+          return false;
+        }
         written_to_ = e.end_offset;
         if (!e.noise) data_end_ = e.end_offset;
         const bool migration = is_migration_ && !e.noise && is_migration_(e);
@@ -196,7 +206,7 @@ class TailHandler final : public core::net::SessionHandler {
     }
     if (!out_.ok()) return -1;
     // The batch ends at produced(): it counts as written once the reader has taken that far.
-    if (replica_->boundary() >= 0) {
+    if (replica_->boundary() >= 0 && !count_cut_) {
       const Mark& last = marks_.empty() ? delivered_ : marks_.back();
       if (last.offset != written_to_ || last.resume.offset != replica_->boundary() ||
           last.resume.replid != replica_->replid())
@@ -325,6 +335,8 @@ class TailHandler final : public core::net::SessionHandler {
   std::vector<std::string> commands_, excluded_;
   core::Replica* replica_ = nullptr;
   bool resuming_ = false;
+  bool stop_at_boundary_ = false;
+  bool count_cut_ = false;
   bool resume_refused_ = false;
   bool streamed_ = false;
   std::int64_t written_to_ = -1;
@@ -400,9 +412,6 @@ struct ShardRun {
 int run_tail_cluster(TailOptions& o) {
   if (!o.from_rdb.empty())
     throw Fatal(ExitCode::usage, "--from-rdb names one master's history: not with --cluster");
-  if (o.snapshot)
-    throw Fatal(ExitCode::usage,
-                "--snapshot is not available with --cluster yet (the feeds start now)");
   formats::Format format = formats::Format::json;
   if (!formats::parse_format(o.format, format) ||
       (format != formats::Format::json && format != formats::Format::human))
@@ -442,8 +451,13 @@ int run_tail_cluster(TailOptions& o) {
   std::unique_ptr<formats::Sink> sink = formats::make_sink(format, out);
   if (o.dbs.empty() && o.conn.db) o.dbs.push_back(*o.conn.db);
   DiscardSnapshot discard;
+  core::KeyFilter filter;
+  filter.dbs = o.dbs;
+  filter.globs = o.match;
+  core::FilterVisitor filtered(filter, *sink);
 
   std::uint64_t printed = 0;
+  core::RecentlyMoved moved;  // keys taken in by RESTORE-ASKING, for the source shard's DEL
   std::map<std::string, std::unique_ptr<ShardRun>> runs;
   core::net::EventLoop loop;
 
@@ -459,9 +473,11 @@ int run_tail_cluster(TailOptions& o) {
           state[id] = p;
           write_cluster_state(o.state_file, state, sync);
         },
-        [&r](const core::Event& e) { return core::is_migration(e.args, r.moves); });
+        [&r, &moved](const core::Event& e) {
+          return core::is_migration(e.args, r.moves, &moved, Clock::now());
+        });
     if (const auto it = state.find(id); it != state.end()) r.resume = it->second;
-    if (!r.resume.valid()) {
+    if (!r.resume.valid() && !o.snapshot) {
       core::net::JoinPoint join;
       if (core::net::find_join_point(r.server, join, [](const std::string&) {}).empty()) {
         r.resume = ResumePoint{join.replid, join.offset, core::unknown_db};
@@ -479,6 +495,41 @@ int run_tail_cluster(TailOptions& o) {
     if (!s.slots.empty()) add_shard(s);
   if (runs.empty()) throw Fatal(ExitCode::usage, "the cluster has no shard that serves a slot");
 
+  // --snapshot: every shard's snapshot first, one shard after the other (so that their keys do not
+  // mix), each ended by its boundary record; the feeds then continue from each boundary with
+  // PSYNC, which the masters' backlogs serve.
+  auto take_snapshot = [&](ShardRun& r) {
+    core::ReplicaConfig config =
+        core::net::replica_config(r.server, core::ReplicaConfig::Snapshot::full);
+    config.listening_port = o.announce_port;
+    config.ack_holdback = o.ack_written ? 0 : 1;
+    core::Replica replica(config, filtered, Clock::now());
+    r.handler->attach(replica, false);
+    r.handler->stop_at_boundary(true);
+    r.handler->reset_failure();
+    sink->set_origin(&r.origin);
+    const core::net::SessionResult result = core::net::run_session(r.server, replica, *r.handler);
+    sink->abort();
+    sink->set_origin(nullptr);
+    r.handler->stop_at_boundary(false);
+    if (const int sig = caught_signal()) return sig;
+    if (!out.ok()) throw Fatal(ExitCode::io, out.failure());
+    if (replica.replid().empty() || replica.boundary() < 0) {
+      std::string why = result.error;
+      core::Failure failure = core::Failure::connect;
+      if (r.handler->failure()) {
+        why = r.server.endpoint.name() + ": " + r.handler->failure()->error.message;
+        failure =
+            core::failure_of(r.handler->failure()->fail_kind, r.handler->failure()->error.code);
+      }
+      throw Fatal(exit_code_for(failure),
+                  "shard " + r.shard.id + ": no snapshot" + (why.empty() ? "" : " (" + why + ")"));
+    }
+    r.resume = ResumePoint{replica.replid(), replica.boundary(), replica.boundary_db()};
+    r.handler->settle();
+    r.handler->save_state(true);
+    return 0;
+  };
   auto start = [&](ShardRun& r) {
     if (r.failed_over && r.resume.valid()) {
       // As with Sentinel: what the old master sent after the promotion, when only housekeeping,
@@ -577,6 +628,14 @@ int run_tail_cluster(TailOptions& o) {
       it = runs.erase(it);
     }
   };
+
+  if (o.snapshot)
+    for (auto& [id, r] : runs)
+      if (!r->resume.valid())
+        if (const int sig = take_snapshot(*r)) {
+          finish_output();
+          return 128 + sig;
+        }
 
   const auto refresh_every = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(o.cluster_refresh_s));

@@ -7,12 +7,18 @@
 // - RESTORE of a key whose slot the shard imports (MIGRATE ... REPLACE and atomic slot migration
 //   without ASKING);
 // - CLUSTER SYNCSLOTS ... (Redis 8.4 and Valkey 9 atomic slot migration) and CLUSTER FLUSHSLOT;
-// - a heuristic: DEL or UNLINK whose every key is in a slot the shard migrates out (MIGRATE's
-//   source side deletes what it moved with a plain DEL). A user's DEL of such keys during the
-//   migration is labelled migration too; a migration not seen in a topology read is not.
+// - heuristics for the source side, which deletes what MIGRATE moved with a plain DEL: a DEL or
+//   UNLINK whose every key is in a slot the shard migrates out (as the last topology read showed
+//   it), or whose every key another shard took in lately with RESTORE-ASKING (RecentlyMoved). A
+//   user's DEL of such keys is labelled migration too.
 #pragma once
+#include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,6 +30,31 @@ struct SlotMoves {
   std::vector<bool> migrating = std::vector<bool>(16384);  // given away to another shard
 };
 
-bool is_migration(std::span<const std::string_view> args, const SlotMoves& moves);
+// Keys that other shards took in by migration lately (RESTORE-ASKING), each until the source
+// shard's DEL of it is seen, or for `ttl`; at most `cap` keys (the oldest go first): memory is
+// bounded whatever the feed.
+class RecentlyMoved {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit RecentlyMoved(std::size_t cap = 100000, Clock::duration ttl = std::chrono::seconds(30))
+      : cap_(cap), ttl_(ttl) {}
+  void add(std::string_view key, Clock::time_point now);
+  // All of keys were moved lately: true, and they are forgotten. Else false, nothing changes.
+  bool take_all(std::span<const std::string_view> keys, Clock::time_point now);
+  std::size_t size() const noexcept { return when_.size(); }
+
+ private:
+  void expire(Clock::time_point now);
+  std::size_t cap_;
+  Clock::duration ttl_;
+  std::map<std::string, Clock::time_point, std::less<>> when_;   // key -> last added
+  std::deque<std::pair<Clock::time_point, std::string>> order_;  // by time added
+};
+
+// What migration a command is (see above). recent: RESTORE-ASKING's key is added to it, and a
+// DEL or UNLINK of keys in it is migration; null: only the slots tell.
+bool is_migration(std::span<const std::string_view> args, const SlotMoves& moves,
+                  RecentlyMoved* recent = nullptr,
+                  RecentlyMoved::Clock::time_point now = RecentlyMoved::Clock::time_point{});
 
 }  // namespace redis_repl::core

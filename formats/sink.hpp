@@ -64,6 +64,16 @@ class Sink : public core::RdbVisitor {
   virtual const std::map<std::string, std::uint64_t>& dropped() const noexcept { return dropped_; }
   // A key's size facts, given by a sized sink (make_sized_sink) just before on_key_end.
   virtual void on_key_size(const core::KeySize&) {}
+  // One stream over several shards of a cluster: every line says which shard and which node
+  // (the master's node id) it comes from; JSON: "shard" and "node" right after "kind". Both are
+  // ASCII (hex ids). Formats without a place for them ignore this: callers allow only json.
+  // (The same labels as set_origin, held by the sink.)
+  virtual void set_shard_label(std::string shard, std::string node) {
+    shard_label_ = std::move(shard);
+    node_label_ = std::move(node);
+    own_origin_ = Origin{shard_label_, node_label_, false};
+    set_origin(shard_label_.empty() ? nullptr : &own_origin_);
+  }
 
  protected:
   core::Flow line_done() {
@@ -82,6 +92,8 @@ class Sink : public core::RdbVisitor {
   std::uint64_t not_represented_ = 0;
   std::uint64_t metadata_dropped_ = 0;
   std::map<std::string, std::uint64_t> dropped_;
+  std::string shard_label_, node_label_;  // empty: no label
+  Origin own_origin_;                     // views of them
 };
 
 // A sink that takes no values (keys, --check, memory, report): it counts what the summary

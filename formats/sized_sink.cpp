@@ -18,6 +18,9 @@ class SizedSink final : public Sink {
   }
   void abort() override { inner_->abort(); }
   void set_origin(const Origin* origin) override { inner_->set_origin(origin); }
+  void set_shard_label(std::string shard, std::string node) override {
+    inner_->set_shard_label(std::move(shard), std::move(node));
+  }
   Flow on_replication(const core::Event& e) override { return inner_->on_replication(e); }
   Flow on_failover(const Failover& f) override { return inner_->on_failover(f); }
 

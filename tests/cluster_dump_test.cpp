@@ -14,7 +14,11 @@
 #include <sstream>
 
 #include "core/cluster.hpp"
+#include "core/rdb_parser.hpp"
+#include "formats/out_buffer.hpp"
+#include "formats/sink.hpp"
 #include "support/cluster_set.hpp"
+#include "support/rdb_builder.hpp"
 #include "support/replica_set.hpp"
 #include "support/replication.hpp"
 #include "support/server_test.hpp"
@@ -140,6 +144,36 @@ SERVER_TEST_CASE("dump-rdb --cluster -o DIR: one verified file per master and a 
     CHECK(check.exit_code == 0);
   }
   CHECK(keys_in_files == written);
+
+  // --format json without -o: one stream, every line labelled with its shard and node; each
+  // shard's keys under its own label, shard by shard.
+  const ProgramResult stream = run_program(
+      {binary, "dump-rdb", "--cluster", "-p", std::to_string(cluster.node(0).port()), "-q"},
+      milliseconds(120000));
+  INFO(stream.err);
+  REQUIRE(stream.exit_code == 0);
+  std::map<std::string, std::size_t> keys_by_node, ends_by_node;
+  std::map<std::string, std::string> shard_of_node;
+  std::istringstream lines(stream.out);
+  std::string line;
+  std::vector<std::string> order;
+  while (std::getline(lines, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    REQUIRE(j.contains("shard"));
+    REQUIRE(j.contains("node"));
+    const std::string node = j["node"];
+    if (order.empty() || order.back() != node) order.push_back(node);
+    shard_of_node[node] = j["shard"];
+    if (j["kind"] == "key") ++keys_by_node[node];
+    if (j["kind"] == "end") ++ends_by_node[node];
+  }
+  CHECK(order.size() == 3);  // one shard after the other, never interleaved
+  for (const nlohmann::json& s : manifest["shards"]) {
+    const std::string node = s["node"];
+    CHECK(keys_by_node[node] == s["keys"].get<std::size_t>());
+    CHECK(ends_by_node[node] == 1);
+    CHECK(shard_of_node[node] == s["shard"].get<std::string>());
+  }
 }
 
 SERVER_TEST_CASE("dump-rdb --cluster: a failed shard leaves the others written; failing seeds") {
@@ -211,12 +245,16 @@ SERVER_TEST_CASE("dump-rdb --cluster: a failed shard leaves the others written; 
 }
 
 TEST_CASE("dump-rdb --cluster: usage errors") {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"--cluster"},
-                                               {"--cluster", "-o", "-"},
-                                               {"--cluster", "--format", "json"},
-                                               {"--parallel", "2", "-o", "x"},
-                                               {"--cluster", "-o", "d", "--parallel", "0"},
-                                               {"--cluster", "-o", "d", "--parallel", "65"}}) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--cluster", "-o", "d", "--format", "json"},
+        {"--cluster", "-o", "-"},
+        {"--cluster", "--format", "keys"},
+        {"--cluster", "--check"},
+        {"--cluster", "--format", "resp"},
+        {"--cluster", "--parallel", "3"},
+        {"--parallel", "2", "-o", "x"},
+        {"--cluster", "-o", "d", "--parallel", "0"},
+        {"--cluster", "-o", "d", "--parallel", "65"}}) {
     std::vector<std::string> argv{binary, "dump-rdb"};
     argv.insert(argv.end(), args.begin(), args.end());
     const ProgramResult r = run_program(argv, milliseconds(10000));
@@ -224,6 +262,43 @@ TEST_CASE("dump-rdb --cluster: usage errors") {
     CHECK(r.exit_code == 2);
     CHECK(r.err.starts_with("redis-repl: error: "));  // one error line (CLI11 adds a --help hint)
   }
+}
+
+}  // namespace redis_repl::test
+
+namespace redis_repl::test {
+
+TEST_CASE("JSON lines labelled with a shard: every line, right after kind") {
+  // SELECTDB 0, a string key "k" = "v", EOF.
+  RdbBuilder b;
+  b.byte(0xFE).len(0).byte(0).str("k").str("v");
+  const std::string rdb = b.finish();
+  std::string out;
+  formats::OutBuffer buf(&out);
+  auto sink = formats::make_sink(formats::Format::json, buf);
+  sink->set_shard_label(std::string(40, 'a'), std::string(40, 'b'));
+  core::RdbParser p(*sink);
+  REQUIRE(p.feed(rdb) == core::Step::done);
+  buf.flush();
+  std::istringstream lines(out);
+  std::size_t n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    INFO(line);
+    const std::size_t kind_end = line.find("\",");
+    REQUIRE(line.starts_with("{\"kind\":\""));
+    CHECK(line.substr(kind_end + 2)
+              .starts_with("\"shard\":\"" + std::string(40, 'a') + "\",\"node\":\"" +
+                           std::string(40, 'b') + "\""));
+  }
+  CHECK(n >= 4);  // header, db, key, end
+  // Without a label, no such fields.
+  std::string plain;
+  formats::OutBuffer pbuf(&plain);
+  auto psink = formats::make_sink(formats::Format::json, pbuf);
+  core::RdbParser pp(*psink);
+  REQUIRE(pp.feed(rdb) == core::Step::done);
+  pbuf.flush();
+  CHECK(plain.find("\"shard\"") == std::string::npos);
 }
 
 }  // namespace redis_repl::test

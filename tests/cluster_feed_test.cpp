@@ -39,3 +39,31 @@ TEST_CASE("cluster feed: migration is told from writes") {
   moves.migrating[5061] = true;
   CHECK(mig(V{"DEL", "foo", "bar"}));
 }
+
+TEST_CASE("cluster feed: a DEL of keys another shard took in lately is migration") {
+  using V = std::vector<std::string_view>;
+  using Clock = core::RecentlyMoved::Clock;
+  const core::SlotMoves none;
+  core::RecentlyMoved recent(3, std::chrono::seconds(10));
+  const Clock::time_point t0{};
+  const auto mig = [&](V args, Clock::time_point at) {
+    return core::is_migration(args, none, &recent, at);
+  };
+  CHECK_FALSE(mig(V{"DEL", "a"}, t0));  // nothing moved yet: a user's DEL
+  CHECK(mig(V{"RESTORE-ASKING", "a", "0", "p"}, t0));
+  CHECK(mig(V{"RESTORE-ASKING", "b", "0", "p"}, t0));
+  CHECK_FALSE(mig(V{"DEL", "a", "zz"}, t0));  // not every key: a user's DEL, nothing forgotten
+  CHECK(mig(V{"DEL", "a", "b"}, t0));
+  CHECK_FALSE(mig(V{"DEL", "a"}, t0));  // taken once: a second DEL is the user's
+  // Moved too long ago: forgotten.
+  CHECK(mig(V{"RESTORE-ASKING", "c", "0", "p"}, t0));
+  CHECK_FALSE(mig(V{"UNLINK", "c"}, t0 + std::chrono::seconds(11)));
+  // At most cap keys are held: the oldest go first.
+  for (const char* k : {"k1", "k2", "k3", "k4"}) mig(V{"RESTORE-ASKING", k, "0", "p"}, t0);
+  CHECK(recent.size() <= 3);
+  CHECK_FALSE(mig(V{"DEL", "k1"}, t0));
+  CHECK(mig(V{"DEL", "k4"}, t0));
+  // Added again after being taken: held again.
+  CHECK(mig(V{"RESTORE-ASKING", "k4", "0", "p"}, t0));
+  CHECK(mig(V{"DEL", "k4"}, t0));
+}

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
 #include <set>
 
 #include "support/cluster_set.hpp"
@@ -84,6 +85,24 @@ SERVER_TEST_CASE(
     CHECK(after.topology.shards[i].id == d.topology.shards[i].id);
     CHECK(after.topology.shards[i].id_from_server == d.topology.shards[i].id_from_server);
   }
+
+  // Resharding 100 slots from the first shard to the third: the topology follows, ids stay.
+  const std::string from = after.topology.shards[0].master.id;
+  const std::string to = after.topology.shards[2].master.id;
+  cluster.write("{a}x", "1");  // a key in a moved slot or not: the move must carry keys along
+  const std::int64_t keys_before = cluster.total_keys();
+  cluster.reshard(from, to, 100);
+  core::net::ClusterDiscovery moved = discover({cluster.node(0).port()});
+  INFO(moved.error);
+  REQUIRE(moved.found);
+  check_matches(moved.topology, cluster);
+  core::assign_shard_ids(after.topology, moved.topology);
+  std::map<std::string, std::size_t> slots_of;  // shard id -> slots
+  for (const core::Shard& s : moved.topology.shards)
+    for (const core::SlotRange& r : s.slots) slots_of[s.id] += r.last - r.first + 1u;
+  CHECK(slots_of[d.topology.shards[0].id] == 5461 - 100);
+  CHECK(slots_of[d.topology.shards[2].id] == 5461 + 100);
+  CHECK(cluster.total_keys() == keys_before);
 }
 
 SERVER_TEST_CASE("cluster: seeds that fail; a server not in cluster mode") {
