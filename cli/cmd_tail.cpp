@@ -146,6 +146,7 @@ class TailHandler final : public core::net::SessionHandler {
     connected_at_.reset();
     synced_ = false;
     waiting_noted_ = false;
+    mid_transaction_ = false;
   }
 
   bool on_event(const core::Event& e) override {
@@ -165,9 +166,10 @@ class TailHandler final : public core::net::SessionHandler {
         // A report is of the snapshot: it is written, and there is no feed to follow.
         return emit(e) && !o_.snapshot_only && !stop_at_boundary_;
       case core::Event::Kind::command: {
-        // --cluster: another shard's link printed the last line --count allows. This command is
-        // not printed, so this batch's resume point (past it) is not recorded.
-        if (count_reached()) {
+        // --count was reached (by another shard's link, with --cluster) between two commands:
+        // this one is not printed, so this batch's resume point (past it) is not recorded.
+        // Inside a transaction the rest of it is printed first, as below.
+        if (count_reached() && !mid_transaction_) {
           count_cut_ = true;
           return false;
         }
@@ -181,7 +183,8 @@ class TailHandler final : public core::net::SessionHandler {
         }
         if (origin_) origin_->migration = false;
         // Stop only at a command boundary outside a transaction, so a resume misses nothing.
-        return !(count_reached() && e.end_offset == replica_->boundary());
+        mid_transaction_ = e.end_offset != replica_->boundary();
+        return !(count_reached() && !mid_transaction_);
       }
       case core::Event::Kind::failed:
         failure_ = e;
@@ -337,6 +340,7 @@ class TailHandler final : public core::net::SessionHandler {
   bool resuming_ = false;
   bool stop_at_boundary_ = false;
   bool count_cut_ = false;
+  bool mid_transaction_ = false;  // the last command handed out is inside a MULTI/EXEC
   bool resume_refused_ = false;
   bool streamed_ = false;
   std::int64_t written_to_ = -1;
