@@ -176,7 +176,8 @@ SERVER_TEST_CASE("dump-rdb --cluster -o DIR: one verified file per master and a 
   }
 }
 
-SERVER_TEST_CASE("dump-rdb --cluster: a failed shard leaves the others written; failing seeds") {
+SERVER_TEST_CASE(
+    "dump-rdb --cluster: a failed shard leaves the others written, and failing seeds") {
   ClusterSet cluster(3, 0);
   fill_every_slot(cluster, 0);
   TempDir tmp;

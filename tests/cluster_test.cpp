@@ -105,7 +105,7 @@ SERVER_TEST_CASE(
   CHECK(cluster.total_keys() == keys_before);
 }
 
-SERVER_TEST_CASE("cluster: seeds that fail; a server not in cluster mode") {
+SERVER_TEST_CASE("cluster: seeds that fail, and a server not in cluster mode") {
   const int dead1 = unused_loopback_port(), dead2 = unused_loopback_port();
   const core::net::ClusterDiscovery none = discover({dead1, dead2});
   CHECK_FALSE(none.found);
