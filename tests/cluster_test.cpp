@@ -6,10 +6,13 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <map>
 #include <set>
+#include <string>
 
 #include "support/cluster_set.hpp"
+#include "support/fake_master.hpp"
 #include "support/replica_set.hpp"
 #include "support/server_test.hpp"
 
@@ -130,6 +133,37 @@ SERVER_TEST_CASE("cluster: an unreachable seed is passed over for the next one")
   CHECK(d.topology.shards.size() == 3);
   for (const core::Shard& s : d.topology.shards) CHECK(s.replicas.empty());
   check_matches(d.topology, cluster);
+}
+
+// A hostile seed announces a 1 GiB reply to CLUSTER SHARDS and sends it: the request/reply
+// client refuses any reply over 64 MiB at its header, so discovery fails at once with a message,
+// having read next to nothing of it (memory stays bounded).
+TEST_CASE("cluster: a seed that floods a huge reply is refused at its header") {
+  std::atomic<std::uint64_t> sent{0};
+  core::net::ClusterDiscovery d;
+  std::chrono::steady_clock::duration took{};
+  int port = 0;
+  {
+    FakeMaster seed([&](FakeMaster::Link& link) {
+      std::vector<std::string> cmd = link.read_command();
+      while (!cmd.empty() && cmd[0] != "CLUSTER") {
+        link.send("+OK\r\n");
+        cmd = link.read_command();
+      }
+      link.send("$1073741824\r\n");
+      sent = link.flood(std::string(1 << 20, 'x'), milliseconds(0), 1ull << 30);
+    });
+    port = seed.port();
+    const auto started = std::chrono::steady_clock::now();
+    d = discover({port});
+    took = std::chrono::steady_clock::now() - started;
+  }  // the helper has stopped: the flood is over and its count final
+  INFO(d.error);
+  CHECK_FALSE(d.found);
+  CHECK(d.error.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+  CHECK(d.error.find('\n') == std::string::npos);
+  CHECK(took < std::chrono::seconds(4));  // refused, not waited out (the step timeout is 5 s)
+  CHECK(sent < (64ull << 20));
 }
 
 TEST_CASE("cluster flags: usage errors before anything connects") {

@@ -22,7 +22,7 @@ bool run_until(asio::io_context& io, Deadline deadline, const std::function<bool
 ConnectError Client::connect(const Endpoint& endpoint, Deadline deadline) {
   close();
   transport_ = make_transport(io_, endpoint);
-  reader_ = RespReader();
+  reader_ = RespReader(client_reply_limits);
   bool finished = false;
   ConnectError result;
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());

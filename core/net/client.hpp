@@ -21,6 +21,11 @@ namespace redis_repl::core::net {
 
 using Deadline = Clock::time_point;
 
+// What one reply to this client may hold. Its replies (INFO, ROLE, SENTINEL, CLUSTER SHARDS and
+// NODES, pub/sub messages) are small; a server that sends more is refused, with the reader's
+// error, so memory stays bounded whatever a server (or a seed node) sends.
+inline constexpr RespLimits client_reply_limits{64u << 20, 1u << 20, 8};
+
 // Runs io until done() is true or the deadline passes; false on the deadline.
 bool run_until(asio::io_context& io, Deadline deadline, const std::function<bool()>& done);
 
@@ -53,7 +58,7 @@ class Client {
 
   asio::io_context& io_;
   std::shared_ptr<Transport> transport_;
-  RespReader reader_;
+  RespReader reader_{client_reply_limits};
   std::array<char, 16 * 1024> buf_{};
   std::string out_;
   std::function<void(const Reply&, Clock::time_point)> on_reply_;
