@@ -49,9 +49,29 @@ std::vector<ListedReplica> listed_replicas(
         parse_decimal(v, r.offset);
       } else if (k == "lag") {
         parse_decimal(v, r.ack_age_s);
+      } else if (k == "type") {
+        r.type = std::string(v);
       }
     }
     out.push_back(std::move(r));
+  }
+  // A dual-channel sync's rdb-channel is folded into its main-channel (the offset and state that
+  // go on after the snapshot); alone, it stands for the replica, in full sync all the same.
+  for (auto it = out.begin(); it != out.end();) {
+    if (it->type != "rdb-channel") {
+      ++it;
+      continue;
+    }
+    const auto main = std::find_if(out.begin(), out.end(), [&](const ListedReplica& m) {
+      return m.type == "main-channel" && m.ip == it->ip && m.port == it->port;
+    });
+    if (main == out.end()) {
+      it->two_connection_sync = true;
+      ++it;
+    } else {
+      main->two_connection_sync = true;
+      it = out.erase(it);
+    }
   }
   return out;
 }
@@ -140,6 +160,9 @@ Verdict judge(const ReplicaLag& r, const Thresholds& t) {
     raise(Status::critical, "not a replica (role " + r.role + ")");
   if (r.link_up && !*r.link_up) raise(Status::critical, "link to the master is down");
   if (r.sync_in_progress) raise(Status::critical, "full sync in progress");
+  if (r.sync_attempts && *r.sync_attempts > 1)
+    raise(Status::warning,
+          "flapping: " + std::to_string(*r.sync_attempts) + " sync attempts since the link was up");
   if (!r.state.empty() && r.state != "online") raise(Status::critical, "state " + r.state);
   if (r.lag_bytes) {
     const std::int64_t b = *r.lag_bytes;

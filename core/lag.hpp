@@ -28,7 +28,13 @@ struct ListedReplica {
   std::string state;           // online, wait_bgsave, send_bulk, ...
   std::int64_t offset = 0;     // the last offset it ACKed
   std::int64_t ack_age_s = 0;  // INFO's "lag": seconds since that ACK
+  std::string type;            // Valkey 8+: replica, rdb-channel or main-channel; else empty
+  // Valkey's dual-channel full sync lists one replica twice, as its rdb-channel and its
+  // main-channel connection (same ip and port): they are one replica here, in full sync.
+  bool two_connection_sync = false;
 };
+// The replicas a master lists, a dual-channel pair (or an rdb-channel whose main channel is not
+// listed yet) as one replica in full sync.
 std::vector<ListedReplica> listed_replicas(
     const std::map<std::string, std::string, std::less<>>& info);
 
@@ -66,6 +72,9 @@ struct ReplicaLag {
   std::optional<std::int64_t> last_io_s;  // master_last_io_seconds_ago
   bool sync_in_progress = false;
   std::optional<std::int64_t> replica_offset;  // slave_repl_offset
+  // Redis 8's repl_current_sync_attempts: attempts since the link was last up; above 1, the
+  // replica keeps failing to sync (flapping).
+  std::optional<std::int64_t> sync_attempts;
   // Derived.
   std::optional<std::int64_t> lag_bytes;
   std::vector<double> probe_seconds;     // arrivals

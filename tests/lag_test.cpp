@@ -32,6 +32,60 @@ TEST_CASE("lag: INFO replication is read as the master writes it") {
   CHECK(replicas[1].ack_age_s == 2);
 }
 
+// INFO replication of a valkey-server 8.0.1 master (dual-channel-replication-enabled yes,
+// repl-diskless-sync yes) while a valkey-server 8.0.1 replica with dual channel on takes its
+// full sync, as read from the master (the third replica added): one replica, listed twice.
+const char* const valkey_dual_channel_info =
+    "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n"
+    "slave0:ip=127.0.0.1,port=26502,state=wait_bgsave,offset=0,lag=0,type=rdb-channel\r\n"
+    "slave1:ip=127.0.0.1,port=26502,state=bg_transfer,offset=0,lag=0,type=main-channel\r\n"
+    "slave2:ip=127.0.0.1,port=26503,state=online,offset=828927,lag=0,type=replica\r\n"
+    "replicas_waiting_psync:0\r\nmaster_repl_offset:828927\r\n";
+
+TEST_CASE("lag: a Valkey dual-channel pair is one replica, in full sync") {
+  const auto listed = core::listed_replicas(core::parse_info(valkey_dual_channel_info));
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0].port == 26502);
+  CHECK(listed[0].type == "main-channel");
+  CHECK(listed[0].state == "bg_transfer");
+  CHECK(listed[0].two_connection_sync);
+  CHECK(listed[1].port == 26503);
+  CHECK(listed[1].type == "replica");
+  CHECK_FALSE(listed[1].two_connection_sync);
+
+  // An rdb-channel whose main channel is not listed yet stands for the replica.
+  const auto alone = core::listed_replicas(core::parse_info(
+      "slave0:ip=127.0.0.1,port=26502,state=wait_bgsave,offset=0,lag=0,type=rdb-channel\r\n"));
+  REQUIRE(alone.size() == 1);
+  CHECK(alone[0].two_connection_sync);
+  // Two replicas on one host are not a pair.
+  const auto two = core::listed_replicas(core::parse_info(
+      "slave0:ip=127.0.0.1,port=1,state=wait_bgsave,offset=0,lag=0,type=rdb-channel\r\n"
+      "slave1:ip=127.0.0.1,port=2,state=online,offset=9,lag=0,type=main-channel\r\n"));
+  REQUIRE(two.size() == 2);
+  // Redis lists no type: nothing is folded.
+  CHECK(core::listed_replicas(core::parse_info(master_info)).size() == 2);
+}
+
+TEST_CASE("lag: more than one sync attempt since the link was up is a flapping WARNING") {
+  core::ReplicaLag r;
+  r.name = "127.0.0.1:6380";
+  r.reachable = true;
+  r.role = "slave";
+  r.link_up = true;
+  r.state = "online";
+  r.lag_bytes = 0;
+  const core::Thresholds t{};
+  CHECK(core::judge(r, t).status == Status::ok);  // a server without the field
+  r.sync_attempts = 1;
+  CHECK(core::judge(r, t).status == Status::ok);
+  r.sync_attempts = 3;
+  const core::Verdict v = core::judge(r, t);
+  CHECK(v.status == Status::warning);
+  REQUIRE(v.reasons.size() == 1);
+  CHECK(v.reasons[0] == "flapping: 3 sync attempts since the link was up");
+}
+
 TEST_CASE("lag: the replica's own offset beats its last ACK") {
   core::ReplicaLag r;
   r.acked_offset = 4200;

@@ -706,6 +706,57 @@ void no_dual_channel(const ServerKind&) {
   CHECK(log.find("dual-channel") == std::string::npos);
 }
 
+// lag-check while a real Valkey replica takes a dual-channel full sync: the master lists it twice
+// (its rdb-channel and its main-channel), lag-check judges one replica, in full sync; once the
+// sync is over, the same replica, in step.
+void lag_check_during_dual_channel_sync(const ServerKind&) {
+  ServerOptions mo = dual_channel_master();
+  mo.extra_args.back() = "20";  // --rdb-key-save-delay: the 100,000 keys take about 2 s
+  RedisServer master(mo);
+  RespClient c = master.client(30s);
+  REQUIRE(c.command({"DEBUG", "POPULATE", "100000", "key"}).str == "OK");
+  ServerOptions ro;
+  ro.executable = std::string(valkey_kind.server);
+  ro.extra_args = {"--replicaof", "127.0.0.1 " + std::to_string(master.port()),
+                   "--dual-channel-replication-enabled", "yes"};
+  RedisServer replica(ro);
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  bool pair = false;
+  while (!pair && std::chrono::steady_clock::now() < deadline) {
+    const std::string info = info_replication(c);
+    pair = info.find("type=rdb-channel") != std::string::npos &&
+           info.find("type=main-channel") != std::string::npos;
+    if (!pair) std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE_MESSAGE(pair, "no rdb-channel and main-channel pair in INFO; master log:\n"
+                            << master.log_tail());
+  const std::string address = "127.0.0.1:" + std::to_string(replica.port());
+  const ProgramResult during =
+      run_program({binary, "lag-check", "-p", std::to_string(master.port()), "--format", "json",
+                   "--probe-timeout", "0.5"});
+  INFO("lag-check during the sync: " << during.out << during.err);
+  CHECK(during.exit_code == 2);
+  const auto d = nlohmann::json::parse(during.out);
+  REQUIRE(d["replicas"].size() == 1);
+  CHECK(d["replicas"][0]["address"] == address);
+  const auto& reasons = d["replicas"][0]["reasons"];
+  CHECK(std::find(reasons.begin(), reasons.end(), "full sync in progress") != reasons.end());
+
+  bool synced = false;
+  while (!synced && std::chrono::steady_clock::now() < deadline + 20s) {
+    synced = info_replication(c).find("state=online,") != std::string::npos;
+    if (!synced) std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(synced);
+  const ProgramResult after =
+      run_program({binary, "lag-check", "-p", std::to_string(master.port()), "--format", "json"});
+  INFO("lag-check after the sync: " << after.out << after.err);
+  CHECK(after.exit_code == 0);
+  const auto a = nlohmann::json::parse(after.out);
+  REQUIRE(a["replicas"].size() == 1);
+  CHECK(a["replicas"][0]["address"] == address);
+}
+
 }  // namespace
 
 TEST_CASE("two connections: tail --snapshot over Valkey's dual channel while writes flow") {
@@ -739,6 +790,11 @@ TEST_CASE("two connections: a scripted Valkey master, joined or refusing the rdb
   CHECK(w.result.err.find("two-connection sync failed (the main connection: REPLCONF "
                           "set-rdb-client-id: ERR Unrecognized RDB client id 5)") !=
         std::string::npos);
+}
+
+TEST_CASE("two connections: lag-check sees a dual-channel pair as one replica in full sync") {
+  with_valkey("two connections: lag-check sees a dual-channel pair as one replica in full sync",
+              lag_check_during_dual_channel_sync);
 }
 
 }  // namespace redis_repl::test

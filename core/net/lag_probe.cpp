@@ -262,6 +262,7 @@ LagReport measure_lag(const LagProbeConfig& config) {
         r.state = l.state;
         r.acked_offset = l.offset;
         r.ack_age_s = l.ack_age_s;
+        r.sync_in_progress = r.sync_in_progress || l.two_connection_sync;
       }
     }
     t.client = std::make_unique<Client>(io);
@@ -289,8 +290,9 @@ LagReport measure_lag(const LagProbeConfig& config) {
     r.role = rinfo["role"];
     if (rinfo.count("master_link_status")) r.link_up = rinfo["master_link_status"] == "up";
     r.last_io_s = number<std::int64_t>(rinfo, "master_last_io_seconds_ago");
-    r.sync_in_progress = rinfo["master_sync_in_progress"] == "1";
+    r.sync_in_progress = r.sync_in_progress || rinfo["master_sync_in_progress"] == "1";
     r.replica_offset = number<std::int64_t>(rinfo, "slave_repl_offset");
+    r.sync_attempts = number<std::int64_t>(rinfo, "repl_current_sync_attempts");
     if (config.timing == LagProbeConfig::Timing::offset) continue;  // polled, not subscribed
     // 3. Subscribe, so the probes can be timed as they arrive.
     Reply sub;
