@@ -757,6 +757,63 @@ void lag_check_during_dual_channel_sync(const ServerKind&) {
   CHECK(a["replicas"][0]["address"] == address);
 }
 
+// The same sync written as RESP and replayed into a fresh Valkey: its DEBUG DIGEST equals the
+// master's, so the snapshot and the feed held during it add up to the master's data, nothing
+// lost or applied twice (an INCR applied twice, or a write lost, changes the digest).
+void digest_after_replay(const ServerKind&) {
+  RedisServer master(dual_channel_master());
+  RespClient c = master.client(30s);
+  REQUIRE(c.command({"DEBUG", "POPULATE", "100000", "key"}).str == "OK");
+  BackgroundProcess t({binary, "tail", "-p", std::to_string(master.port()), "--snapshot",
+                       "--format", "resp", "--line-buffered"});
+  bool rdb_channel_seen = false, writes_during_sync = false;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!rdb_channel_seen && std::chrono::steady_clock::now() < deadline) {
+    rdb_channel_seen = info_replication(c).find("type=rdb-channel") != std::string::npos;
+    if (!rdb_channel_seen) std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE_MESSAGE(rdb_channel_seen, "no rdb-channel in INFO; master log:\n" << master.log_tail());
+  for (int i = 0; i < 3000; i += 100) {
+    std::vector<std::vector<std::string>> batch;
+    for (int k = i; k < i + 100; ++k) {
+      batch.push_back({"INCR", "counter"});
+      batch.push_back(
+          {"HSET", "h:" + std::to_string(k % 7), "f" + std::to_string(k), std::to_string(k)});
+      batch.push_back({"SET", "key:" + std::to_string(k * 31), "overwritten"});
+    }
+    c.pipeline(batch);
+    if (i + 100 == 3000)
+      writes_during_sync = info_replication(c).find("type=rdb-channel") != std::string::npos;
+  }
+  CHECK(writes_during_sync);
+  REQUIRE(c.command({"SET", "the-last-write", "1"}).str == "OK");
+  t.wait_for_line([](std::string_view l) { return l.starts_with("the-last-write"); }, 60s,
+                  "the last write");
+  t.signal(SIGINT);
+  CHECK(t.wait(20s) == 130);
+
+  ServerOptions fresh;
+  fresh.executable = std::string(valkey_kind.server);
+  fresh.extra_args = {"--enable-debug-command", "local"};
+  RedisServer replay(fresh);
+  const std::string file = (replay.dir() / "feed.resp").string();
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << t.out();
+  }
+  const ProgramResult piped =
+      run_program({"sh", "-c",
+                   std::string(valkey_kind.cli) + " -p " + std::to_string(replay.port()) +
+                       " --pipe < " + file});
+  INFO("pipe: " << piped.out << piped.err);
+  CHECK(piped.exit_code == 0);
+  CHECK(piped.out.find("errors: 0") != std::string::npos);
+  RespClient r = replay.client(30s);
+  CHECK(r.command({"DBSIZE"}).integer == c.command({"DBSIZE"}).integer);
+  CHECK(r.command({"GET", "counter"}).str == "3000");
+  CHECK(r.command({"DEBUG", "DIGEST"}).str == c.command({"DEBUG", "DIGEST"}).str);
+}
+
 }  // namespace
 
 TEST_CASE("two connections: tail --snapshot over Valkey's dual channel while writes flow") {
@@ -790,6 +847,11 @@ TEST_CASE("two connections: a scripted Valkey master, joined or refusing the rdb
   CHECK(w.result.err.find("two-connection sync failed (the main connection: REPLCONF "
                           "set-rdb-client-id: ERR Unrecognized RDB client id 5)") !=
         std::string::npos);
+}
+
+TEST_CASE("two connections: replayed as RESP, a dual-channel sync gives the master's digest") {
+  with_valkey("two connections: replayed as RESP, a dual-channel sync gives the master's digest",
+              digest_after_replay);
 }
 
 TEST_CASE("two connections: lag-check sees a dual-channel pair as one replica in full sync") {
