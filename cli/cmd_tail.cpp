@@ -432,7 +432,17 @@ int run_tail_cluster(TailOptions& o) {
   const std::vector<core::HostPort> seeds = cluster_seeds_of(o.conn);
   const auto step_timeout =
       std::chrono::milliseconds(static_cast<std::int64_t>(std::min(o.conn.timeout_s, 5.0) * 1000));
+  // The shards as last read; at first, as the state file saved them, so that a shard whose
+  // id is derived keeps it across a failover made while tail was stopped.
   core::Topology known;
+  for (const auto& [id, saved] : state) {
+    if (saved.nodes.empty()) continue;
+    core::Shard k;
+    k.id = id;
+    k.master.id = saved.nodes.front();
+    for (std::size_t i = 1; i < saved.nodes.size(); ++i) k.replicas.push_back({saved.nodes[i]});
+    known.shards.push_back(std::move(k));
+  }
   std::vector<core::HostPort> asked = seeds;  // the seeds, then every master known
   auto discover = [&](core::net::ClusterDiscovery& d) {
     d = core::net::discover_cluster(asked, node_like, step_timeout);
@@ -473,14 +483,17 @@ int run_tail_cluster(TailOptions& o) {
     const std::string id = shard.id;
     r.handler->share(
         &r.origin, &printed,
-        [&state, &o, id](const ResumePoint& p, bool sync) {
-          state[id] = p;
+        [&state, &o, &r, id](const ResumePoint& p, bool sync) {
+          ShardResume& saved = state[id];
+          saved.point = p;
+          saved.nodes = {r.shard.master.id};
+          for (const core::ClusterNode& n : r.shard.replicas) saved.nodes.push_back(n.id);
           write_cluster_state(o.state_file, state, sync);
         },
         [&r, &moved](const core::Event& e) {
           return core::is_migration(e.args, r.moves, &moved, Clock::now());
         });
-    if (const auto it = state.find(id); it != state.end()) r.resume = it->second;
+    if (const auto it = state.find(id); it != state.end()) r.resume = it->second.point;
     if (!r.resume.valid() && !o.snapshot) {
       core::net::JoinPoint join;
       if (core::net::find_join_point(r.server, join, [](const std::string&) {}).empty()) {
@@ -498,6 +511,12 @@ int run_tail_cluster(TailOptions& o) {
   for (const core::Shard& s : first.topology.shards)
     if (!s.slots.empty()) add_shard(s);
   if (runs.empty()) throw Fatal(ExitCode::usage, "the cluster has no shard that serves a slot");
+  // A saved shard that matches none now (its nodes all replaced, or its slots all moved away):
+  // its resume point cannot be used, and the user is told.
+  for (const auto& [id, saved] : state)
+    if (!runs.count(id))
+      print_warning("the state file's shard " + id +
+                    " matches no shard of the cluster now: its resume point is not used");
 
   // --snapshot: every shard's snapshot first, one shard after the other (so that their keys do not
   // mix), each ended by its boundary record; the feeds then continue from each boundary with

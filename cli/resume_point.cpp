@@ -100,11 +100,20 @@ ClusterState read_cluster_state(const std::string& path) {
   if (shaped) {
     for (const auto& [id, point] : j["shards"].items()) {
       const ResumePoint p = point_of(point);
-      if (id.empty() || !p.valid()) {
+      ShardResume r{p, {}};
+      bool nodes_ok = true;
+      if (point.contains("nodes")) {
+        nodes_ok = point["nodes"].is_array() && point["nodes"].size() <= 1024;
+        for (const nlohmann::json& n : nodes_ok ? point["nodes"] : nlohmann::json::array()) {
+          nodes_ok = nodes_ok && n.is_string() && !n.get<std::string>().empty();
+          if (nodes_ok) r.nodes.push_back(n.get<std::string>());
+        }
+      }
+      if (id.empty() || !p.valid() || !nodes_ok) {
         state.clear();
         break;
       }
-      state[id] = p;
+      state[id] = std::move(r);
     }
   }
   if (!shaped || (state.empty() && !j["shards"].empty()))
@@ -116,11 +125,16 @@ void write_cluster_state(const std::string& path, const ClusterState& state, boo
   if (path.empty()) return;
   std::string text = "{\"shards\":{";
   bool first = true;
-  for (const auto& [id, p] : state) {
-    if (!p.valid()) continue;
+  for (const auto& [id, r] : state) {
+    if (!r.point.valid()) continue;
     if (!first) text += ',';
     first = false;
-    text += nlohmann::json(id).dump() + ":" + json_of(p);
+    std::string point = json_of(r.point);
+    if (!r.nodes.empty()) {
+      point.pop_back();  // the closing brace
+      point += ",\"nodes\":" + nlohmann::json(r.nodes).dump() + "}";
+    }
+    text += nlohmann::json(id).dump() + ":" + point;
   }
   text += "}}\n";
   write_whole_file(path, "state file", text, sync);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace redis_repl::cli {
 
@@ -23,9 +24,16 @@ ResumePoint read_state(const std::string& path);
 void write_state(const std::string& path, const ResumePoint& p, bool sync = true);
 
 // tail --cluster: one resume point per shard id, in one file:
-// {"shards":{"<shard id>":{"replid":"<40 hex>","offset":N,"db":N|null},...}}. A single master's
-// state file is refused here (and a cluster's by read_state), with a usage error naming it.
-using ClusterState = std::map<std::string, ResumePoint>;
+// {"shards":{"<shard id>":{"replid":"<40 hex>","offset":N,"db":N|null,"nodes":[...]},...}}.
+// "nodes" are the shard's node ids when it was saved, its master first: on a server without
+// shard-id, a shard's id is derived (core::assign_shard_ids), and these let a restarted tail
+// give a shard that failed over meanwhile its saved id again. A single master's state file is
+// refused here (and a cluster's by read_state), with a usage error naming it.
+struct ShardResume {
+  ResumePoint point;
+  std::vector<std::string> nodes;
+};
+using ClusterState = std::map<std::string, ShardResume>;
 ClusterState read_cluster_state(const std::string& path);
 void write_cluster_state(const std::string& path, const ClusterState& state, bool sync = true);
 

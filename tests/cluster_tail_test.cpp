@@ -77,16 +77,18 @@ TEST_CASE("cluster tail: the state file keeps a resume point per shard, and no o
   ::unlink(path.c_str());
   CHECK(cli::read_cluster_state(path).empty());  // a first run
   const std::string a(40, 'a'), b(40, 'b');
-  ClusterState state{{"shard-1", ResumePoint{a, 10, 0}},
-                     {"e\"x", ResumePoint{b, 20, core::unknown_db}}};
+  ClusterState state{{"shard-1", {ResumePoint{a, 10, 0}, {"m1", "r1", "r2"}}},
+                     {"e\"x", {ResumePoint{b, 20, core::unknown_db}, {}}}};
   cli::write_cluster_state(path, state, false);
   const ClusterState back = cli::read_cluster_state(path);
   REQUIRE(back.size() == 2);
-  CHECK(back.at("shard-1").replid == a);
-  CHECK(back.at("shard-1").offset == 10);
-  CHECK(back.at("shard-1").db == 0);
-  CHECK(back.at("e\"x").offset == 20);
-  CHECK(back.at("e\"x").db == core::unknown_db);
+  CHECK(back.at("shard-1").point.replid == a);
+  CHECK(back.at("shard-1").point.offset == 10);
+  CHECK(back.at("shard-1").point.db == 0);
+  CHECK(back.at("shard-1").nodes == std::vector<std::string>{"m1", "r1", "r2"});
+  CHECK(back.at("e\"x").point.offset == 20);
+  CHECK(back.at("e\"x").point.db == core::unknown_db);
+  CHECK(back.at("e\"x").nodes.empty());
   // One master's state file is not a cluster's, and the other way round: each says so.
   try {
     cli::read_state(path);
@@ -106,6 +108,8 @@ TEST_CASE("cluster tail: the state file keeps a resume point per shard, and no o
   for (const std::string& bad :
        {std::string("{\"shards\":[]}"), std::string("{\"shards\":{\"x\":{}}}"),
         std::string("{\"shards\":{},\"extra\":1}"), std::string("not json"),
+        "{\"shards\":{\"x\":{\"replid\":\"" + a + "\",\"offset\":1,\"db\":0,\"nodes\":[1]}}}",
+        "{\"shards\":{\"x\":{\"replid\":\"" + a + "\",\"offset\":1,\"db\":0,\"nodes\":\"m\"}}}",
         "{\"shards\":{\"\":{\"replid\":\"" + a + "\",\"offset\":1,\"db\":0}}}"}) {
     std::ofstream(path) << bad;
     CAPTURE(bad);
