@@ -571,9 +571,10 @@ void register_dump_rdb(CLI::App& app, Runner& runner) {
       ->option_text("GLOB")
       ->allow_extra_args(false);
   cmd->add_option("--type", o->types,
-                  "Only keys of this type: string, list, set, zset, hash, stream, module or array "
-                  "(repeatable)")
-      ->check(CLI::IsMember({"string", "list", "set", "zset", "hash", "stream", "module", "array"}))
+                  "Only keys of this type: string, list, set, zset, hash, stream, module, array or "
+                  "path_hash (repeatable)")
+      ->check(CLI::IsMember(
+          {"string", "list", "set", "zset", "hash", "stream", "module", "array", "path_hash"}))
       ->option_text("TYPE")
       ->allow_extra_args(false);
   cmd->add_flag("-q,--quiet", o->quiet, "No progress line or summary on standard error");

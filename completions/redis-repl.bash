@@ -121,7 +121,7 @@ _redis_repl() {
                     return 0
                     ;;
                 --type)
-                    COMPREPLY=($(compgen -W 'string list set zset hash stream module array' -- "$cur"))
+                    COMPREPLY=($(compgen -W 'string list set zset hash stream module array path_hash' -- "$cur"))
                     return 0
                     ;;
                 --target-version)

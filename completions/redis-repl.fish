@@ -124,7 +124,7 @@ complete -c redis-repl -n $dump_rdb -l largest -x \
     -d 'With --format memory: only the N keys using the most memory'
 complete -c redis-repl -n $dump_rdb -l db -x -d 'Only keys of this database (repeatable)'
 complete -c redis-repl -n $dump_rdb -l match -x -d 'Only keys matching this glob (repeatable)'
-complete -c redis-repl -n $dump_rdb -l type -x -a 'string list set zset hash stream module array' \
+complete -c redis-repl -n $dump_rdb -l type -x -a 'string list set zset hash stream module array path_hash' \
     -d 'Only keys of this type (repeatable)'
 complete -c redis-repl -n $dump_rdb -s q -l quiet -d 'No progress line on standard error'
 complete -c redis-repl -n $dump_rdb -l parallel -x \

@@ -30,7 +30,7 @@ constexpr std::uint64_t stream_consumer_size = 24;
 
 bool is_hashtable(RdbType t) {
   return t == RdbType::set || t == RdbType::hash || t == RdbType::hash_metadata ||
-         t == RdbType::hash_metadata_pre_ga;
+         t == RdbType::hash_metadata_pre_ga || t == RdbType::valkey_path_hash;
 }
 bool is_skiplist(RdbType t) { return t == RdbType::zset || t == RdbType::zset_2; }
 bool is_quicklist(RdbType t) {
@@ -379,6 +379,10 @@ KeySize KeySizer::end(const KeyInfo& k, std::uint64_t end_offset) {
     case ValueType::array:  // a rough estimate: the values and an index word each
       value = robj_size + size_.bytes + 16 * size_.len;
       size_.encoding = "array";
+      break;
+    case ValueType::path_hash:  // an estimate: one hash table holding every path's fields
+      value = robj_size + dict_size + 8 * dict_buckets(size_.len) + entries_memory_;
+      size_.encoding = "path_hash";
       break;
   }
   size_.memory =

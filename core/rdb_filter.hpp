@@ -78,6 +78,9 @@ class FilterVisitor : public RdbVisitor {
     return inner_.on_stream_consumer_begin(c);
   }
   Flow on_stream_nack(StreamId id) override { return inner_.on_stream_nack(id); }
+  Flow on_path_hash_path(std::string_view path, std::uint64_t fields) override {
+    return inner_.on_path_hash_path(path, fields);
+  }
   Flow on_array_meta(std::uint64_t n, std::optional<std::uint64_t> insert) override {
     return inner_.on_array_meta(n, insert);
   }

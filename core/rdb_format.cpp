@@ -5,7 +5,7 @@
 namespace redis_repl::core {
 namespace {
 constexpr std::array<std::string_view, value_type_count> type_names = {
-    "string", "list", "set", "zset", "hash", "stream", "module", "array"};
+    "string", "list", "set", "zset", "hash", "stream", "module", "array", "path_hash"};
 }
 
 std::string_view type_name(ValueType t) noexcept { return type_names[static_cast<std::size_t>(t)]; }
@@ -32,10 +32,7 @@ bool is_known_type(std::uint8_t b, int version) noexcept {
 }
 
 std::string_view unread_type_name(std::uint8_t b, bool valkey) noexcept {
-  if (valkey) {
-    if (b == valkey_type_path_hash) return "RDB_TYPE_PATH_HASH (Valkey 9.2, RDB 81)";
-    return "";
-  }
+  if (valkey) return "";  // 23 (PATH_HASH) is read in VALKEY 81 and means nothing in 80
   switch (b) {
     case 33:
       return "RDB_TYPE_GCRA (Redis 8.8 builds with GCRA)";
@@ -87,6 +84,8 @@ ValueType value_type_of(RdbType t) noexcept {
       return ValueType::module;
     case RdbType::array:
       return ValueType::array;
+    case RdbType::valkey_path_hash:
+      return ValueType::path_hash;
   }
   return ValueType::string;
 }
@@ -142,6 +141,8 @@ std::string_view encoding_name(RdbType t) noexcept {
       return "template-array";
     case RdbType::valkey_hash_2:
       return "hashtable_2";
+    case RdbType::valkey_path_hash:
+      return "path_hash";
     case RdbType::hash_metadata_pre_ga:
       return "hashtable_ex_pre_ga";
     case RdbType::hash_listpack_ex_pre_ga:

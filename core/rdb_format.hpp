@@ -67,7 +67,8 @@ enum class RdbType : std::uint8_t {
   hash_tmpl_array_ref = 32,      // RDB_TYPE_HASH_TMPL_ARRAY_REF (a registered template's values)
   // Known but not read (its layout could not be checked against a source): 33 GCRA.
   // VALKEY files give bytes 22 and 23 other meanings; the parser maps them to these:
-  valkey_hash_2 = 100,  // VALKEY RDB_TYPE_HASH_2 (byte 22): fields with 8-byte expiries
+  valkey_hash_2 = 100,     // VALKEY RDB_TYPE_HASH_2 (byte 22): fields with 8-byte expiries
+  valkey_path_hash = 101,  // VALKEY RDB_TYPE_PATH_HASH (byte 23, RDB 81): paths of hashes
 };
 inline constexpr std::uint8_t rdb_type_max = 32;
 inline constexpr std::uint8_t valkey_opcode_update = 0xf2;       // RDB_OPCODE_UPDATE
@@ -76,8 +77,18 @@ inline constexpr std::uint8_t valkey_type_hash_2 = 22;           // RDB_TYPE_HAS
 inline constexpr std::uint8_t valkey_type_path_hash = 23;        // RDB_TYPE_PATH_HASH (81)
 
 // The Redis data type a key has, whatever its encoding.
-enum class ValueType : std::uint8_t { string, list, set, zset, hash, stream, module, array };
-inline constexpr int value_type_count = 8;
+enum class ValueType : std::uint8_t {
+  string,
+  list,
+  set,
+  zset,
+  hash,
+  stream,
+  module,
+  array,
+  path_hash
+};
+inline constexpr int value_type_count = 9;
 
 // "string", "list", ... as TYPE answers.
 std::string_view type_name(ValueType t) noexcept;

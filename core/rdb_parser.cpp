@@ -450,6 +450,8 @@ RdbParser::Status RdbParser::step_top(Cursor& c) {
     if (op == valkey_opcode_slot_import) return step_slot_import(c);
     if (op == valkey_type_hash_2)
       return step_key(c, static_cast<std::uint8_t>(RdbType::valkey_hash_2));
+    if (op == valkey_type_path_hash && version_ >= 81)
+      return step_key(c, static_cast<std::uint8_t>(RdbType::valkey_path_hash));
     if (op >= valkey_type_hash_2 && op < 0xf2) return unsupported_type(c, op);
   } else if (op == static_cast<std::uint8_t>(Opcode::key_meta) && version_ >= 13) {
     std::uint64_t classes;
@@ -637,6 +639,15 @@ RdbParser::Status RdbParser::step_key(Cursor& c, std::uint8_t type_byte) {
     case RdbType::valkey_hash_2:
       if ((s = read_count(c, count, 10)) != Status::ok) return s;
       state_ = State::hash2_items;
+      break;
+    // VALKEY RDB_TYPE_PATH_HASH (RDB 81), as valkey src/rdb.c at 8c15031e writes and loads it
+    // (rdbSaveObject OBJ_PATH_HASH, rdbLoadObject RDB_TYPE_PATH_HASH): the path count (0 is an
+    // empty object), then per path its string, a field count (not 0) and the field/value strings.
+    case RdbType::valkey_path_hash:
+      if ((s = read_count(c, count, 4)) != Status::ok) return s;
+      path_hash_have_path_ = false;
+      path_hash_fields_ = 0;
+      state_ = State::path_hash_paths;
       break;
     case RdbType::hash_metadata:
       if (!c.take(8, p)) return Status::more;
@@ -909,6 +920,37 @@ RdbParser::Status RdbParser::step_element(Cursor& c) {
       if (!skip_) flow(visitor_.on_array_element(index, a));
       break;
     }
+    case State::path_hash_paths: {
+      // The saver walks the paths in its rax's order, strictly ascending bytewise, so a path
+      // not after the one before it is a duplicate (or out of order): checked against the
+      // previous path only, which bounds the memory this costs to one path.
+      const std::size_t path_at = c.used();
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      std::uint64_t fields;
+      if ((s = read_count(c, fields, 2)) != Status::ok) return s;
+      if (fields == 0) return fail_corrupt(c, "path hash path with no fields");
+      c.set_mark(path_at);
+      if (path_hash_have_path_ && a <= std::string_view(path_hash_path_))
+        return fail_corrupt(
+            c, std::string("path hash path ") +
+                   (a == std::string_view(path_hash_path_) ? "repeated" : "out of order") +
+                   " (paths are saved in ascending order)");
+      path_hash_path_.assign(a);
+      path_hash_have_path_ = true;
+      path_hash_fields_ = fields;
+      if (!skip_) flow(visitor_.on_path_hash_path(path_hash_path_, fields));
+      state_ = State::path_hash_fields;
+      return Status::ok;
+    }
+    case State::path_hash_fields:
+      // Fields are not checked for duplicates: a path's payload is a hash whose saved order is
+      // its iteration order, so a check would need a set of every field of the path.
+      if ((s = read_string(c, a, 0)) != Status::ok) return s;
+      if ((s = read_string(c, b, 1)) != Status::ok) return s;
+      if (!skip_) flow(visitor_.on_hash_field(a, b, no_field_expire));
+      if (--path_hash_fields_ > 0) return Status::ok;
+      state_ = State::path_hash_paths;
+      break;
     case State::tmpl_values: {
       if ((s = read_string(c, a, 0)) != Status::ok) return s;
       const auto [at, size] = tmpl_fields_[tmpl_.first + tmpl_next_++];

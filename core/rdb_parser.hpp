@@ -100,6 +100,8 @@ class RdbParser {
     tmpl_self_fields_blob,  // ... or as one listpack
     tmpl_values,            // a template hash's values, one by one
     array_items,            // REDIS 14 RDB_TYPE_ARRAY
+    path_hash_paths,        // VALKEY 81 RDB_TYPE_PATH_HASH: a path and its field count
+    path_hash_fields,       // ... then that path's fields
     eof_crc,
     done,
     failed,
@@ -154,6 +156,9 @@ class RdbParser {
   RdbLimits limits_;
   State state_ = State::header;
   int version_ = 0;
+  std::string path_hash_path_;          // the path being read (and the previous one, to compare)
+  bool path_hash_have_path_ = false;    // a path of this key has been read
+  std::uint64_t path_hash_fields_ = 0;  // fields left in the current path
   bool valkey_ = false;  // "VALKEY" magic: bytes 22, 23, 0xf2 and 0xf3 mean Valkey's types
 
   std::string buf_;           // received, not yet consumed

@@ -211,6 +211,11 @@ class RdbVisitor {
   virtual Flow on_array_element(std::uint64_t /*index*/, std::string_view /*value*/) {
     return Flow::next;
   }
+  // A path hash (VALKEY type 23, RDB 81): each path with its field count, then that many
+  // on_hash_field calls (no field expiries). An empty path hash has no paths.
+  virtual Flow on_path_hash_path(std::string_view /*path*/, std::uint64_t /*fields*/) {
+    return Flow::next;
+  }
   // Module key values and MODULE_AUX records alike.
   virtual Flow on_module_op(const ModuleOp&) { return Flow::next; }
   virtual Flow on_blob(const BlobFacts&) { return Flow::next; }

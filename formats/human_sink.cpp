@@ -217,8 +217,18 @@ class HumanSink final : public Sink {
     append_double(b_, score);
     return nl();
   }
+  // A path hash: each path on a line, its fields under it.
+  Flow on_path_hash_path(std::string_view path, std::uint64_t fields) override {
+    b_.append("  path ");
+    append_repr(b_, path);
+    b_.append(" (");
+    append_uint(b_, fields);
+    b_.append(fields == 1 ? " field)" : " fields)");
+    in_path_ = true;
+    return nl();
+  }
   Flow on_hash_field(std::string_view f, std::string_view v, std::int64_t expire_ms) override {
-    b_.append("  ");
+    b_.append(in_path_ ? "    " : "  ");
     append_repr(b_, f);
     b_.append(" => ");
     append_repr(b_, v);
@@ -319,6 +329,7 @@ class HumanSink final : public Sink {
   void on_key_size(const core::KeySize& s) override { size_ = s; }
   // The size facts: after a string's value, on a line of their own after other values' elements.
   Flow on_key_end(const core::KeyInfo&) override {
+    in_path_ = false;
     b_.append("  [bytes ");
     append_uint(b_, size_.bytes);
     b_.append(", len ");
@@ -421,6 +432,7 @@ class HumanSink final : public Sink {
 
   std::string& b_;
   std::uint64_t n_ = 0;
+  bool in_path_ = false;  // a path hash's fields follow their path
   core::KeySize size_;
 };
 

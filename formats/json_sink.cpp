@@ -424,6 +424,18 @@ class JsonSink final : public Sink {
     w_.end();  // consumer
     return Flow::next;
   }
+  // A path hash: [[path, [[field, value], ...]], ...], paths in their saved (ascending) order.
+  Flow on_path_hash_path(std::string_view path, std::uint64_t) override {
+    if (in_path_) {
+      w_.end();  // fields
+      w_.end();  // [path, fields]
+    }
+    w_.begin_array();
+    w_.bytes(path);
+    w_.begin_array();
+    in_path_ = true;
+    return Flow::next;
+  }
   // An array: {"insert_idx": N or null, "elements": [[index, value], ...]}.
   Flow on_array_meta(std::uint64_t, std::optional<std::uint64_t> insert) override {
     w_.key("insert_idx");
@@ -460,6 +472,7 @@ class JsonSink final : public Sink {
   void on_key_size(const core::KeySize& s) override { size_ = s; }
   // The value is complete: its size facts end the line.
   Flow on_key_end(const core::KeyInfo&) override {
+    in_path_ = false;
     w_.close_to(1);
     w_.key("bytes");
     w_.unsigned_number(size_.bytes);
@@ -646,6 +659,7 @@ class JsonSink final : public Sink {
   bool in_group_pel_ = false;
   bool nack_zones_ = false;  // the stream's groups have NACK zones (type 27): "nacked" always
   bool in_nacked_ = false;
+  bool in_path_ = false;  // a path hash path is open
   std::string replid_;
   std::string lower_;
 };

@@ -157,6 +157,7 @@ const char* size_unit(ValueType t) {
     case ValueType::zset:
       return "members";
     case ValueType::hash:
+    case ValueType::path_hash:
       return "fields";
     case ValueType::stream:
       return "entries";

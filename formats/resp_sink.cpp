@@ -79,6 +79,8 @@ bool has_field_ttls(const ServerVersion& t) { return t.at_least(7, 4, 9, 0); }
 bool has_stream_idmp(const ServerVersion& t) { return t.at_least(8, 6); }
 bool has_redis7(const ServerVersion& t) { return t.at_least(7, 0, 0, 0); }
 bool has_arrays(const ServerVersion& t) { return t.at_least(8, 8); }
+// PHSET: Valkey 9.2 (RDB 81), no Redis.
+bool has_path_hash(const ServerVersion& t) { return t.valkey && t.at_least(0, 0, 9, 2); }
 
 class RespSink final : public Sink {
  public:
@@ -120,6 +122,7 @@ class RespSink final : public Sink {
     batch_.start();
     ttls_.clear();
     stream_added_ = false;
+    path_hash_ok_ = true;
     if (!k.meta.empty()) ++metadata_dropped_;  // no command sets module key metadata
     in_module_key_ = k.type == core::ValueType::module;
     if (in_module_key_) {
@@ -171,7 +174,27 @@ class RespSink final : public Sink {
     batch_.arg(m);
     return maybe_flush_batch();
   }
+  // A path hash (VALKEY 81): PHSET key path FIELDS n field value ... per path, in batches, as
+  // valkey src/t_path_hash.c rewrites one (rewriteRadixObject) and phsetCommand reads it.
+  Flow on_path_hash_path(std::string_view path, std::uint64_t) override {
+    const Flow f = flush_batch();
+    if (!path_hash_ok_) return f;
+    if (!can(has_path_hash)) {  // counted once per key
+      path_hash_ok_ = false;
+      drop("path hashes: PHSET needs Valkey 9.2, and no Redis has it");
+      return f;
+    }
+    path_.assign(path);
+    return f;
+  }
   Flow on_hash_field(std::string_view f, std::string_view v, std::int64_t expire_ms) override {
+    if (type_ == core::ValueType::path_hash) {
+      if (!path_hash_ok_) return Flow::next;
+      element("PHSET");
+      batch_.arg(f);
+      batch_.arg(v);
+      return maybe_flush_batch();
+    }
     element("HSET");
     batch_.arg(f);
     batch_.arg(v);
@@ -407,7 +430,10 @@ class RespSink final : public Sink {
     }
     if (!started_) {
       // An empty collection (Redis cannot hold one), unless it was left out (counted then).
-      if (type_ != core::ValueType::array || array_ok_) ++not_represented_;
+      // A path hash left out for the target was counted with its first path.
+      if ((type_ != core::ValueType::array || array_ok_) &&
+          (type_ != core::ValueType::path_hash || path_hash_ok_))
+        ++not_represented_;
       return Flow::next;
     }
     for (const auto& [field, ms] : ttls_) {
@@ -516,9 +542,16 @@ class RespSink final : public Sink {
   }
   Flow flush_batch() {
     if (batch_.count() == 0) return Flow::next;
-    append_resp_header(b_, '*', batch_.count() + 2);
+    const bool path_hash = type_ == core::ValueType::path_hash;
+    append_resp_header(b_, '*', batch_.count() + (path_hash ? 5 : 2));
     append_bulk(b_, batch_verb_);
     append_bulk(b_, key_);
+    if (path_hash) {  // PHSET key path FIELDS n
+      append_bulk(b_, path_);
+      append_bulk(b_, "FIELDS");
+      char buf[24];
+      append_bulk(b_, core::format_int(buf, static_cast<std::int64_t>(batch_.count() / 2)));
+    }
     // The batch holds only the elements: they follow the verb and the key.
     batch_.write_args_to(b_);
     batch_.start();
@@ -552,6 +585,8 @@ class RespSink final : public Sink {
   bool idmp_ = true;
   bool array_ok_ = true;
   std::optional<std::uint64_t> array_insert_;
+  bool path_hash_ok_ = true;
+  std::string path_;  // the path hash path whose fields are batched
   std::string scratch_;
 };
 

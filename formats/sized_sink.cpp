@@ -115,6 +115,9 @@ class SizedSink final : public Sink {
   Flow on_stream_consumer_end() override { return inner_->on_stream_consumer_end(); }
   Flow on_stream_group_end() override { return inner_->on_stream_group_end(); }
   Flow on_stream_nack(core::StreamId id) override { return inner_->on_stream_nack(id); }
+  Flow on_path_hash_path(std::string_view path, std::uint64_t fields) override {
+    return inner_->on_path_hash_path(path, fields);
+  }
   Flow on_array_meta(std::uint64_t n, std::optional<std::uint64_t> insert) override {
     return inner_->on_array_meta(n, insert);
   }

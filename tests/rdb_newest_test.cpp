@@ -182,11 +182,11 @@ TEST_CASE("newest: the collision bytes under both magics, and the versions refus
        "build does not decompress it: save with rdbcompression set to none or decompress it "
        "first",
        0},
-      // VALKEY: 23 is PATH_HASH (81), whose layout could not be read; 24 and up mean nothing.
-      {RdbBuilder::valkey(81).byte(23).str("p").finish(), Errc::rdb_unsupported,
-       "object type 23 is RDB_TYPE_PATH_HASH (Valkey 9.2, RDB 81), known but not read by this "
-       "build (its layout is not verified)",
-       9},
+      // VALKEY: 23 is PATH_HASH from 81 on (read, see below); 24 and up mean nothing.
+      {RdbBuilder::valkey(80).byte(23).str("p").len(0).finish(), Errc::rdb_unsupported,
+       "unknown object type 23 for VALKEY version 80", 9},
+      {RdbBuilder::valkey(81).byte(24).str("p").finish(), Errc::rdb_unsupported,
+       "unknown object type 24 for VALKEY version 81", 9},
       {RdbBuilder::valkey(80).byte(24).str("p").finish(), Errc::rdb_unsupported,
        "unknown object type 24 for VALKEY version 80", 9},
       {RdbBuilder::valkey(80).byte(26).str("p").finish(), Errc::rdb_unsupported,
@@ -851,6 +851,177 @@ TEST_CASE("newest: REDIS 14 arrays (type 28): index and value pairs and the inse
       {RdbBuilder(14).byte(28).str("a").len(1).len(0).byte(0xc0).byte(1).len(0).str("x").finish(),
        Errc::rdb_corrupt, "array index is not a valid index", 14},
   });
+}
+
+}  // namespace redis_repl::test
+
+namespace redis_repl::test {
+
+// valkey-io/valkey src/rdb.h at 01756301 (RDB_TYPE_PATH_HASH = 23, RDB 81, Valkey 9.2) and
+// src/rdb.c at 8c15031e (rdbSaveObject, the OBJ_PATH_HASH branch; rdbLoadObject, the
+// RDB_TYPE_PATH_HASH branch): a path hash is its path count (a length, 0 allowed), then per path,
+// in the rax's ascending byte order, the path (an RDB string), its field count (a length, 0 fails
+// the load: "Path hash path with empty payload") and that many field and value strings; no field
+// expiries, no trailer. The loader also refuses a repeated path. RESP follows src/t_path_hash.c
+// at the same commit: rewriteRadixObject rebuilds a key with PHSET key path FIELDS n field value
+// ... (phsetCommand reads that order).
+TEST_CASE("newest: VALKEY 81 path hashes (type 23): paths of fields in every format") {
+  const std::string long_value(40, 'z');
+  const std::string long_path = "a/c" + std::string(30, 'c');
+  RdbBuilder b = RdbBuilder::valkey(81);
+  b.byte(0xfa).str("valkey-ver").str("9.2.0");
+  b.byte(0xfe).len(0);
+  b.byte(0xfc).le64(1700000000000).byte(23).str("ph").len(3);
+  b.byte(0xc0).byte(5).len(1).str("x").str("y");                                   // path "5" (int)
+  b.str("a/b").len(2).str("f1").str("v1").byte(0xc0).byte(7).lzf_str(long_value);  // field "7"
+  b.lzf_str(long_path).len(1).str("g").str("");
+  b.byte(23).str("empty").len(0);
+  const std::string file = b.finish();
+  const ParseResult r = parse_everywhere(file);
+  REQUIRE_MESSAGE(r.step == Step::done, r.error.message);
+  CHECK(has(r, "key 0 \"ph\" 101 "));
+  CHECK(has(r,
+            "  path \"5\" 1\n  field \"x\" \"y\" -1\n  path \"a/b\" 2\n  field \"f1\" \"v1\" "
+            "-1\n  field \"7\" \"" +
+                long_value + "\" -1\n  path \"" + long_path +
+                "\" 1\n  field \"g\" \"\" -1\nend_key \"ph\"\n"));
+  CHECK(has(r, "key 0 \"empty\" 101 "));
+
+  int keys = 0;
+  for (const nlohmann::json& l : json_lines(render_as(file, formats::Format::json))) {
+    if (l["kind"] != "key") continue;
+    ++keys;
+    CHECK(l["type"] == "path_hash");
+    CHECK(l["encoding"] == "path_hash");
+    if (l["key"] == "ph") {
+      CHECK(l["expire_ms"] == 1700000000000);
+      CHECK(l["value"] ==
+            nlohmann::json::parse(R"([["5",[["x","y"]]],["a/b",[["f1","v1"],["7",")" + long_value +
+                                  R"("]]],[")" + long_path + R"(",[["g",""]]]])"));
+      CHECK(l["len"] == 4);
+    } else {
+      CHECK(l["value"] == nlohmann::json::array());
+      CHECK(l["len"] == 0);
+    }
+  }
+  CHECK(keys == 2);
+
+  const std::string human = render_as(file, formats::Format::human);
+  CHECK(human.find("  path \"5\" (1 field)\n    \"x\" => \"y\"\n  path \"a/b\" (2 fields)\n"
+                   "    \"f1\" => \"v1\"\n    \"7\" => \"" +
+                   long_value + "\"\n  path \"" + long_path +
+                   "\" (1 field)\n    \"g\" => \"\"\n") != std::string::npos);
+
+  // RESP: PHSET per path, then the key's expiry; the empty one cannot be built (counted).
+  const std::string phset =
+      "*2\r\n$3\r\nDEL\r\n$2\r\nph\r\n"
+      "*7\r\n$5\r\nPHSET\r\n$2\r\nph\r\n$1\r\n5\r\n$6\r\nFIELDS\r\n$1\r\n1\r\n$1\r\nx\r\n$"
+      "1\r\ny\r\n"
+      "*9\r\n$5\r\nPHSET\r\n$2\r\nph\r\n$3\r\na/b\r\n$6\r\nFIELDS\r\n$1\r\n2\r\n$2\r\nf1\r\n$2\r\n"
+      "v1\r\n$1\r\n7\r\n$40\r\n" +
+      long_value + "\r\n*7\r\n$5\r\nPHSET\r\n$2\r\nph\r\n$33\r\n" + long_path +
+      "\r\n$6\r\nFIELDS\r\n$1\r\n1\r\n$1\r\ng\r\n$0\r\n\r\n"
+      "*3\r\n$9\r\nPEXPIREAT\r\n$2\r\nph\r\n$13\r\n1700000000000\r\n";
+  std::map<std::string, std::uint64_t> dropped;
+  const std::string own = render_for(file, std::nullopt, &dropped);
+  CHECK(dropped.empty());
+  CHECK(own.find(phset) != std::string::npos);
+  CHECK(own.find("empty") == std::string::npos);
+  CHECK(render_for(file, version("valkey:9.2"), &dropped) == own);
+  CHECK(dropped.empty());
+  for (const char* target : {"valkey:9.1", "redis:8.8"}) {
+    CAPTURE(target);
+    const std::string other = render_for(file, version(target), &dropped);
+    CHECK(other.find("PHSET") == std::string::npos);
+    CHECK(other.find("DEL") == std::string::npos);
+    REQUIRE(dropped.size() == 1);
+    CHECK(dropped.begin()->first == "path hashes that " + version(target).name() +
+                                        " cannot take (PHSET needs Valkey 9.2, and no Redis has "
+                                        "it)");
+    CHECK(dropped.begin()->second == 1);  // the key with paths; the empty one has none
+  }
+
+  // A long path goes out in batches of 128 fields, each a PHSET of that path.
+  RdbBuilder big = RdbBuilder::valkey(81);
+  big.byte(23).str("big").len(1).str("p").len(130);
+  for (int i = 0; i < 130; ++i) big.str("f" + std::to_string(i)).str("v");
+  const std::string big_resp = render_for(big.finish(), version("valkey:9.2"), &dropped);
+  CHECK(big_resp.find("*261\r\n$5\r\nPHSET\r\n$3\r\nbig\r\n$1\r\np\r\n$6\r\nFIELDS\r\n$3\r\n"
+                      "128\r\n$2\r\nf0\r\n") != std::string::npos);
+  CHECK(big_resp.find("*9\r\n$5\r\nPHSET\r\n$3\r\nbig\r\n$1\r\np\r\n$6\r\nFIELDS\r\n$1\r\n"
+                      "2\r\n$4\r\nf128\r\n$1\r\nv\r\n$4\r\nf129\r\n$1\r\nv\r\n") !=
+        std::string::npos);
+
+  // Corrupt (exit 7), at the path or count that breaks the rule: a path with no fields, a path
+  // repeated or before the previous one (the saver writes them in ascending order), a cut file.
+  check_refusals({
+      {RdbBuilder::valkey(81).byte(23).str("p").len(1).str("a").len(0).finish(), Errc::rdb_corrupt,
+       "path hash path with no fields", 15},
+      {RdbBuilder::valkey(81)
+           .byte(23)
+           .str("p")
+           .len(2)
+           .str("a")
+           .len(1)
+           .str("f")
+           .str("v")
+           .str("a")
+           .len(1)
+           .str("f")
+           .str("v")
+           .finish(),
+       Errc::rdb_corrupt, "path hash path repeated (paths are saved in ascending order)", 20},
+      {RdbBuilder::valkey(81)
+           .byte(23)
+           .str("p")
+           .len(2)
+           .str("b")
+           .len(1)
+           .str("f")
+           .str("v")
+           .str("a")
+           .len(1)
+           .str("f")
+           .str("v")
+           .finish(),
+       Errc::rdb_corrupt, "path hash path out of order (paths are saved in ascending order)", 20},
+      {RdbBuilder::valkey(81)
+           .byte(23)
+           .str("p")
+           .len(2)
+           .str("ab")
+           .len(1)
+           .str("f")
+           .str("v")
+           .str("a")
+           .len(1)
+           .str("f")
+           .str("v")
+           .finish(),
+       Errc::rdb_corrupt, "path hash path out of order (paths are saved in ascending order)", 21},
+  });
+  const ParseResult cut = parse_everywhere(file.substr(0, file.size() - 30));
+  CHECK(cut.step == Step::failed);
+  CHECK(cut.error.code == Errc::rdb_truncated);
+  CHECK(cut.error.message == "input ends at byte 72 inside the value of key 'ph'");
+  CHECK(cut.error.offset == 71);
+
+  // dump-rdb --type path_hash keeps these keys and only these.
+  TempDir dir;
+  const std::filesystem::path rdb = dir / "path_hash.rdb";
+  {
+    RdbBuilder mixed = RdbBuilder::valkey(81);
+    mixed.byte(0).str("s").str("v");
+    mixed.byte(23).str("p").len(1).str("a").len(1).str("f").str("v");
+    std::ofstream out(rdb, std::ios::binary);
+    out << mixed.finish();
+  }
+  const ProgramResult only = run_program(
+      {REDIS_REPL_BINARY, "dump-rdb", "--file", rdb.string(), "--type", "path_hash", "-q"});
+  CHECK_MESSAGE(only.exit_code == 0, only.err);
+  CHECK(only.out.find(R"("key":"p","type":"path_hash","encoding":"path_hash","expire_ms":null,)"
+                      R"("value":[["a",[["f","v"]]]])") != std::string::npos);
+  CHECK(only.out.find(R"("key":"s")") == std::string::npos);
 }
 
 }  // namespace redis_repl::test

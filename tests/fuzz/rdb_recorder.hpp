@@ -142,6 +142,9 @@ class RdbRecorder : public core::RdbVisitor {
   Flow on_stream_consumer_end() override { return element("consumer-end"); }
   Flow on_stream_group_end() override { return element("group-end"); }
   Flow on_stream_nack(core::StreamId i) override { return element("nack " + id(i)); }
+  Flow on_path_hash_path(std::string_view path, std::uint64_t fields) override {
+    return element("path " + text(path) + " " + std::to_string(fields));
+  }
   Flow on_array_meta(std::uint64_t n, std::optional<std::uint64_t> insert) override {
     return element("array " + std::to_string(n) + " " +
                    (insert ? std::to_string(*insert) : std::string("-")));

@@ -255,6 +255,10 @@ Flow RecordingVisitor::on_stream_consumer_end() {
   log += "    consumer_end\n";
   return Flow::next;
 }
+Flow RecordingVisitor::on_path_hash_path(std::string_view path, std::uint64_t fields) {
+  log += "  path " + q(path) + " " + std::to_string(fields) + "\n";
+  return Flow::next;
+}
 Flow RecordingVisitor::on_array_meta(std::uint64_t n, std::optional<std::uint64_t> insert) {
   log +=
       "  array " + std::to_string(n) + " insert=" + (insert ? std::to_string(*insert) : "-") + "\n";

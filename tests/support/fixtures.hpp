@@ -67,6 +67,7 @@ class RecordingVisitor : public core::RdbVisitor {
   core::Flow on_stream_consumer_end() override;
   core::Flow on_stream_group_end() override;
   core::Flow on_stream_nack(core::StreamId id) override;
+  core::Flow on_path_hash_path(std::string_view path, std::uint64_t fields) override;
   core::Flow on_array_meta(std::uint64_t n, std::optional<std::uint64_t> insert) override;
   core::Flow on_array_element(std::uint64_t index, std::string_view value) override;
   core::Flow on_module_op(const core::ModuleOp& op) override;
