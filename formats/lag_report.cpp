@@ -112,6 +112,15 @@ void write_human_line_replicas(std::string& out, const LagResult& r) {
 
 void write_json_master_and_replicas(JsonWriter& w, const LagResult& r);
 
+// A text field that is null when there is nothing to say (no error, no state).
+void bytes_or_null(JsonWriter& w, std::string_view text) {
+  if (text.empty()) {
+    w.null();
+  } else {
+    w.bytes(text);
+  }
+}
+
 void write_json(std::string& out, const LagResult& r) {
   JsonWriter w(out);
   w.begin_object();
@@ -143,11 +152,7 @@ void write_json_master_and_replicas(JsonWriter& w, const LagResult& r) {
     w.null();
   }
   w.key("error");
-  if (r.error.empty()) {
-    w.null();
-  } else {
-    w.bytes(r.error);
-  }
+  bytes_or_null(w, r.error);
   w.end();
   w.key("min_replicas");
   w.number(r.min_replicas);
@@ -177,17 +182,9 @@ void write_json_master_and_replicas(JsonWriter& w, const LagResult& r) {
     w.key("reachable");
     w.boolean(x.reachable);
     w.key("error");
-    if (x.error.empty()) {
-      w.null();
-    } else {
-      w.bytes(x.error);
-    }
+    bytes_or_null(w, x.error);
     w.key("state");
-    if (x.state.empty()) {
-      w.null();
-    } else {
-      w.bytes(x.state);
-    }
+    bytes_or_null(w, x.state);
     w.key("link_up");
     if (x.link_up) {
       w.boolean(*x.link_up);
@@ -503,11 +500,7 @@ void write_cluster_json(std::string& out, const ClusterLagResult& r) {
   w.key("seeds");
   w.bytes(r.seeds);
   w.key("error");
-  if (r.error.empty()) {
-    w.null();
-  } else {
-    w.bytes(r.error);
-  }
+  bytes_or_null(w, r.error);
   w.key("min_replicas");
   w.number(r.min_replicas);
   w.key("shards");
