@@ -484,16 +484,7 @@ Event Replica::psync_reply(std::string_view line) {
         !parse_decimal(rest.substr(sp + 1), offset) || offset < 0 || offset > max_start_offset)
       return fail(FailKind::protocol, Errc::protocol,
                   "malformed reply to PSYNC: '" + std::string(line) + "'");
-    replid_.assign(id);
-    // The boundary moves only once the snapshot is in: a link lost mid-transfer resumes nothing.
-    stream_offset_ = offset;
-    phase_ = Phase::receive_payload_header;
-    Event e;
-    e.kind = Event::Kind::full_resync;
-    e.ts_ms = wall_ms_;
-    e.replid = replid_;
-    e.offset = offset;
-    return e;
+    return begin_snapshot(id, offset);
   }
   if (line == "+CONTINUE" || line.starts_with("+CONTINUE ")) {
     if (config_.replid == "?" || config_.offset < 0)
@@ -559,8 +550,18 @@ Event Replica::endoff_reply(std::string_view line) {
   if (!parse_decimal(fields[0], offset) || offset < 0 || offset > max_start_offset ||
       !is_replid(fields[1]) || !parse_decimal(fields[2], db) || !parse_decimal(fields[3], client))
     return malformed();
-  replid_.assign(fields[1]);
   main_client_id_.assign(fields[3]);  // here: the rdb client id, for the main connection
+  Event e = begin_snapshot(fields[1], offset);
+  e.db = db;
+  e.channel_id = main_client_id_;
+  return e;
+}
+
+// A full resync announced (+FULLRESYNC, or Valkey's $ENDOFF on the rdb channel): the snapshot's
+// payload comes next. The boundary moves only once the snapshot is in: a link lost mid-transfer
+// resumes nothing.
+Event Replica::begin_snapshot(std::string_view replid, std::int64_t offset) {
+  replid_.assign(replid);
   stream_offset_ = offset;
   phase_ = Phase::receive_payload_header;
   Event e;
@@ -568,8 +569,6 @@ Event Replica::endoff_reply(std::string_view line) {
   e.ts_ms = wall_ms_;
   e.replid = replid_;
   e.offset = offset;
-  e.db = db;
-  e.channel_id = main_client_id_;
   return e;
 }
 

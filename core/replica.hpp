@@ -200,6 +200,7 @@ class Replica {
   Event payload_header(std::string_view line);
   Event endoff_reply(std::string_view line);
   Event rdb_client_id_reply(std::string_view line);
+  Event begin_snapshot(std::string_view replid, std::int64_t offset);
   void send_handshake();
   void link();
   Event transfer();
